@@ -1,0 +1,40 @@
+// Structured logs: one JSON object per line on stderr, each with a `component`.
+// Never pass key material or Secret data to a logger.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+const levelOrder: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+function configuredLevel(): LogLevel {
+  const wanted = process.env.PORTCULLIS_LOG_LEVEL;
+  return wanted === 'debug' || wanted === 'info' || wanted === 'warn' || wanted === 'error' ? wanted : 'info';
+}
+
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+}
+
+export function createLogger(component: string, base: Record<string, unknown> = {}): Logger {
+  const threshold = levelOrder[configuredLevel()];
+  const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
+    if (levelOrder[level] < threshold) return;
+    const line = { time: new Date().toISOString(), level, component, msg, ...base, ...fields };
+    process.stderr.write(JSON.stringify(line, errorReplacer) + '\n');
+  };
+  return {
+    debug: (msg, fields) => write('debug', msg, fields),
+    info: (msg, fields) => write('info', msg, fields),
+    warn: (msg, fields) => write('warn', msg, fields),
+    error: (msg, fields) => write('error', msg, fields),
+    child: (fields) => createLogger(component, { ...base, ...fields }),
+  };
+}
+
+function errorReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Error) return { message: value.message, code: (value as { code?: unknown }).code };
+  return value;
+}
