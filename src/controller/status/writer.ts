@@ -1,0 +1,139 @@
+// Writes the statuses translation decided, only where they differ from what the objects
+// show, as merge patches carrying resourceVersion (a conflict means someone wrote
+// meanwhile: the next pass, triggered by their write, tries again). Route parents of
+// other controllers are kept as they are.
+import { CustomObjectsApi, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { apiStatus, isConflict, isNotFound, mergePatch } from '../../lib/kube.js';
+import type { Logger } from '../../lib/log.js';
+import { errorMessage } from '../../lib/errors.js';
+import { gatewayGroup, type Condition, type ParentReference, type Route, type RouteParentStatus, type Snapshot } from '../gatewayapi-types.js';
+import { ConditionType, Reason, condition, stampConditions, type DesiredCondition } from '../translate/conditions.js';
+import type { DesiredStatuses } from '../translate/model.js';
+
+export interface ProgrammingState {
+  /** The proxy serves the configuration these statuses describe. */
+  applied: boolean;
+  message?: string;
+}
+
+const plurals: Record<string, string> = { HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes', TLSRoute: 'tlsroutes', TCPRoute: 'tcproutes' };
+
+const sameParent = (a: ParentReference, b: ParentReference) =>
+  a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '') && (a.sectionName ?? '') === (b.sectionName ?? '') && (a.port ?? 0) === (b.port ?? 0) &&
+  (a.kind ?? 'Gateway') === (b.kind ?? 'Gateway') && (a.group ?? gatewayGroup) === (b.group ?? gatewayGroup);
+
+/** Until the proxy applied the configuration, Programmed cannot be True. */
+function withProgramming(conditions: DesiredCondition[], programming: ProgrammingState): DesiredCondition[] {
+  if (programming.applied) return conditions;
+  return conditions.map((c) =>
+    c.type === ConditionType.Programmed && c.status === 'True'
+      ? condition(ConditionType.Programmed, false, Reason.Pending, programming.message ?? 'waiting for the proxy to apply the configuration')
+      : c,
+  );
+}
+
+const canonical = (value: unknown) => JSON.stringify(value, (_k, v) => (v instanceof Date ? v.toISOString().replace('.000Z', 'Z') : v));
+
+export class StatusWriter {
+  private readonly custom: CustomObjectsApi;
+  private readonly networking: NetworkingV1Api;
+  /** Gateway API v1.1 CRDs take supportedFeatures as plain names. */
+  private featuresAsStrings = false;
+
+  constructor(kc: KubeConfig, private readonly log: Logger, private readonly controllerName: string) {
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+    this.networking = kc.makeApiClient(NetworkingV1Api);
+  }
+
+  async write(snapshot: Snapshot, desired: DesiredStatuses, versions: Partial<Record<keyof Snapshot, string>>, programming: ProgrammingState, now: string): Promise<void> {
+    const tasks: Promise<void>[] = [];
+    for (const gatewayClass of snapshot.gatewayClasses) {
+      const want = desired.gatewayClasses[gatewayClass.metadata.name];
+      if (!want) continue;
+      // supportedFeatures must be sorted (GatewayClassStatus docs); v1.1 lists names, v1.2+ objects with a name.
+      const features = [...want.supportedFeatures].sort();
+      const legacy = gatewayClass.status?.supportedFeatures?.some((f) => typeof f === 'string') || this.featuresAsStrings;
+      const status = {
+        ...gatewayClass.status,
+        conditions: stampConditions(want.conditions, gatewayClass.status?.conditions, gatewayClass.metadata.generation, now),
+        supportedFeatures: legacy ? features : features.map((name) => ({ name })),
+      };
+      if (canonical(status) !== canonical(gatewayClass.status)) {
+        const patch = (body: unknown) => this.patchCustom('GatewayClass', 'gatewayclasses', versions.gatewayClasses, undefined, gatewayClass.metadata.name, gatewayClass.metadata.resourceVersion, body);
+        tasks.push(
+          patch(status).catch(async (err) => {
+            if (apiStatus(err) !== 422 || legacy) throw err;
+            this.featuresAsStrings = true;
+            await patch({ ...status, supportedFeatures: features });
+          }).catch((err) => this.log.warn('status write failed', { kind: 'GatewayClass', name: gatewayClass.metadata.name, err: errorMessage(err) })),
+        );
+      }
+    }
+    for (const gateway of snapshot.gateways) {
+      const key = `${gateway.metadata.namespace}/${gateway.metadata.name}`;
+      const want = desired.gateways[key];
+      if (!want) continue;
+      const generation = gateway.metadata.generation;
+      const status = {
+        addresses: want.addresses,
+        conditions: stampConditions(withProgramming(want.conditions, programming), gateway.status?.conditions, generation, now),
+        listeners: want.listeners.map((listener) => ({
+          name: listener.name,
+          supportedKinds: listener.supportedKinds,
+          attachedRoutes: listener.attachedRoutes,
+          conditions: stampConditions(withProgramming(listener.conditions, programming), gateway.status?.listeners?.find((l) => l.name === listener.name)?.conditions, generation, now),
+        })),
+      };
+      if (canonical(status) !== canonical(gateway.status)) tasks.push(this.patchCustom('Gateway', 'gateways', versions.gateways, gateway.metadata.namespace, gateway.metadata.name, gateway.metadata.resourceVersion, status));
+    }
+    const routes: [Route[], keyof Snapshot][] = [[snapshot.httpRoutes, 'httpRoutes'], [snapshot.grpcRoutes, 'grpcRoutes'], [snapshot.tlsRoutes, 'tlsRoutes'], [snapshot.tcpRoutes, 'tcpRoutes']];
+    for (const [list, versionKey] of routes) {
+      for (const route of list) {
+        const parents = this.routeParents(route, desired.routes[`${route.kind}/${route.metadata.namespace}/${route.metadata.name}`] ?? [], now);
+        if (canonical(parents) === canonical(route.status?.parents ?? [])) continue;
+        tasks.push(this.patchCustom(route.kind, plurals[route.kind]!, versions[versionKey], route.metadata.namespace, route.metadata.name, route.metadata.resourceVersion, { parents }));
+      }
+    }
+    for (const ingress of snapshot.ingresses) {
+      const want = desired.ingresses[`${ingress.metadata?.namespace}/${ingress.metadata?.name}`];
+      if (!want) continue;
+      const loadBalancer = { ingress: want.addresses.map((ip) => ({ ip })) };
+      if (canonical(loadBalancer) === canonical(ingress.status?.loadBalancer ?? {})) continue;
+      tasks.push(this.guard('Ingress', `${ingress.metadata?.namespace}/${ingress.metadata?.name}`, () =>
+        this.networking.patchNamespacedIngressStatus({ name: ingress.metadata!.name!, namespace: ingress.metadata!.namespace!, body: { metadata: { resourceVersion: ingress.metadata?.resourceVersion }, status: { loadBalancer } } }, mergePatch),
+      ));
+    }
+    await Promise.all(tasks);
+  }
+
+  private routeParents(route: Route, ours: { parentRef: ParentReference; conditions: DesiredCondition[] }[], now: string): RouteParentStatus[] {
+    const current = route.status?.parents ?? [];
+    const others = current.filter((p) => p.controllerName !== this.controllerName);
+    const mine = ours.map(({ parentRef, conditions }) => {
+      const previous: Condition[] | undefined = current.find((p) => p.controllerName === this.controllerName && sameParent(p.parentRef, parentRef))?.conditions;
+      return { parentRef, controllerName: this.controllerName, conditions: stampConditions(conditions, previous, route.metadata.generation, now) };
+    });
+    return [...others, ...mine];
+  }
+
+  private patchCustom(kind: string, plural: string, version: string | undefined, namespace: string | undefined, name: string, resourceVersion: string | undefined, status: unknown): Promise<void> {
+    if (!version) return Promise.resolve();
+    const body = { metadata: { resourceVersion }, status };
+    const write = () =>
+      namespace
+        ? this.custom.patchNamespacedCustomObjectStatus({ group: gatewayGroup, version, namespace, plural, name, body }, mergePatch)
+        : this.custom.patchClusterCustomObjectStatus({ group: gatewayGroup, version, plural, name, body }, mergePatch);
+    if (kind === 'GatewayClass') return write().then(() => undefined, (err) => (isConflict(err) || isNotFound(err) ? undefined : Promise.reject(err)));
+    return this.guard(kind, `${namespace ? `${namespace}/` : ''}${name}`, write);
+  }
+
+  private async guard(kind: string, name: string, write: () => Promise<unknown>): Promise<void> {
+    try {
+      await write();
+      this.log.debug('status written', { kind, name });
+    } catch (err) {
+      if (isConflict(err) || isNotFound(err)) return;
+      this.log.warn('status write failed', { kind, name, err: errorMessage(err) });
+    }
+  }
+}

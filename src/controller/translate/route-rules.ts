@@ -1,0 +1,149 @@
+// Route rules → IR rules: matches, filters, weighted backends, and the answer for a
+// rule whose backends are all invalid (500 for HTTP, UNAVAILABLE for gRPC).
+import type {
+  GrpcFilter, GrpcRouteRule, HttpBackend, HttpFilter, HttpMethod, HttpRouteMatch, HttpRouteRule, HttpTimeouts, RouteSource, WeightedBackend, WeightedHttpBackend,
+} from '../../ir/types.js';
+import type { BackendRef, GRPCRouteRule, HTTPRouteFilter, HTTPRouteRule, ObjectMeta } from '../gatewayapi-types.js';
+import { resolveBackend, type BackendIndex } from './backends.js';
+
+export interface RuleProblems {
+  /** First backend problem: the route's ResolvedRefs reason and message. */
+  refs?: { reason: string; message: string };
+  /** A feature we do not implement: Accepted False, UnsupportedValue. */
+  unsupported?: string;
+}
+
+export function routeSource(kind: RouteSource['kind'], metadata: ObjectMeta): RouteSource {
+  return { kind, namespace: metadata.namespace ?? '', name: metadata.name, creationTimestamp: isoTimestamp(metadata.creationTimestamp) };
+}
+
+export function isoTimestamp(value: string | Date | undefined): string {
+  if (!value) return '1970-01-01T00:00:00Z';
+  return (value instanceof Date ? value.toISOString() : new Date(value).toISOString()).replace(/\.000Z$/, 'Z');
+}
+
+/** Gateway API Duration (GEP-2257): e.g. `10s`, `1m30s`, `500ms`, `1h`. */
+export function durationMs(value: string | undefined): number | undefined {
+  if (!value) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of value.matchAll(/(\d+)(ms|s|m|h)/g)) {
+    total += Number(amount) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+  }
+  return total;
+}
+
+function resolveAll(refs: BackendRef[] | undefined, kind: string, namespace: string, index: BackendIndex, protocol: 'HTTP/1.1' | 'HTTP/2', problems: RuleProblems): WeightedHttpBackend[] {
+  return (refs ?? []).map((ref) => {
+    const resolution = resolveBackend(ref, kind, namespace, index, protocol);
+    if (resolution.ok) {
+      const backend: HttpBackend = { kind: 'Resolved', name: resolution.name, weight: resolution.weight, endpoints: resolution.endpoints, protocol: resolution.protocol };
+      return backend;
+    }
+    problems.refs ??= { reason: resolution.reason, message: resolution.message };
+    return resolution.backend;
+  });
+}
+
+/** Stream routes (TLSRoute, TCPRoute) take no protocol. */
+export function streamBackends(refs: BackendRef[] | undefined, kind: string, namespace: string, index: BackendIndex, problems: RuleProblems): WeightedBackend[] {
+  return resolveAll(refs, kind, namespace, index, 'HTTP/1.1', problems).map((backend) => {
+    if (backend.kind === 'Invalid') return backend;
+    const { protocol: _protocol, ...stream } = backend;
+    return stream;
+  });
+}
+
+const allInvalid = (backends: WeightedHttpBackend[]) => backends.length === 0 || backends.every((b) => b.kind === 'Invalid' || b.weight === 0);
+
+function httpFilters(filters: HTTPRouteFilter[] | undefined, problems: RuleProblems): HttpFilter[] {
+  const out: HttpFilter[] = [];
+  for (const filter of filters ?? []) {
+    switch (filter.type) {
+      case 'RequestHeaderModifier':
+        out.push({ type: 'RequestHeaderModifier', ...filter.requestHeaderModifier });
+        break;
+      case 'ResponseHeaderModifier':
+        out.push({ type: 'ResponseHeaderModifier', ...filter.responseHeaderModifier });
+        break;
+      case 'RequestRedirect': {
+        const redirect = filter.requestRedirect ?? {};
+        out.push({
+          type: 'RequestRedirect',
+          ...(redirect.scheme ? { scheme: redirect.scheme as 'http' | 'https' } : {}),
+          ...(redirect.hostname ? { hostname: redirect.hostname } : {}),
+          ...(redirect.path ? { path: pathModifier(redirect.path) } : {}),
+          ...(redirect.port ? { port: redirect.port } : {}),
+          statusCode: (redirect.statusCode ?? 302) as 301 | 302 | 303 | 307 | 308,
+        });
+        break;
+      }
+      case 'URLRewrite': {
+        const rewrite = filter.urlRewrite ?? {};
+        out.push({ type: 'URLRewrite', ...(rewrite.hostname ? { hostname: rewrite.hostname } : {}), ...(rewrite.path ? { path: pathModifier(rewrite.path) } : {}) });
+        break;
+      }
+      default:
+        problems.unsupported ??= `filter type ${filter.type} is not supported`;
+    }
+  }
+  return out;
+}
+
+function pathModifier(path: { type: string; replaceFullPath?: string; replacePrefixMatch?: string }) {
+  return path.type === 'ReplaceFullPath'
+    ? { type: 'ReplaceFullPath' as const, replaceFullPath: path.replaceFullPath ?? '/' }
+    : { type: 'ReplacePrefixMatch' as const, replacePrefixMatch: path.replacePrefixMatch ?? '/' };
+}
+
+export function httpRules(rules: HTTPRouteRule[] | undefined, namespace: string, index: BackendIndex, problems: RuleProblems): HttpRouteRule[] {
+  return (rules ?? [{}]).map((rule) => {
+    const filters = httpFilters(rule.filters, problems);
+    const backends = resolveAll(rule.backendRefs, 'HTTPRoute', namespace, index, 'HTTP/1.1', problems);
+    const redirects = filters.some((f) => f.type === 'RequestRedirect');
+    const prefixRewrite = filters.some((f) => (f.type === 'URLRewrite' || f.type === 'RequestRedirect') && f.path?.type === 'ReplacePrefixMatch');
+    if (prefixRewrite && !(rule.matches?.length === 1 && (rule.matches[0]!.path?.type ?? 'PathPrefix') === 'PathPrefix')) {
+      problems.unsupported ??= 'ReplacePrefixMatch needs the rule to have exactly one match, of type PathPrefix';
+    }
+    const matches: HttpRouteMatch[] = (rule.matches ?? []).map((m) => ({
+      ...(m.path ? { path: { type: m.path.type ?? 'PathPrefix', value: m.path.value ?? '/' } } : {}),
+      ...(m.headers?.length ? { headers: m.headers.map((h) => ({ type: h.type ?? 'Exact', name: h.name, value: h.value })) } : {}),
+      ...(m.queryParams?.length ? { queryParams: m.queryParams.map((q) => ({ type: q.type ?? 'Exact', name: q.name, value: q.value })) } : {}),
+      ...(m.method ? { method: m.method as HttpMethod } : {}),
+    }));
+    const timeouts: HttpTimeouts = {};
+    const request = durationMs(rule.timeouts?.request);
+    const backendRequest = durationMs(rule.timeouts?.backendRequest);
+    if (request !== undefined) timeouts.requestMs = request;
+    if (backendRequest !== undefined) timeouts.backendRequestMs = backendRequest;
+    return {
+      ...(rule.name ? { name: rule.name } : {}),
+      matches,
+      filters,
+      backends,
+      ...(!redirects && allInvalid(backends) ? { invalidBackendResponse: { status: 500, reason: backends.length === 0 ? 'rule has no backendRefs' : 'every backendRef is invalid' } } : {}),
+      ...(Object.keys(timeouts).length ? { timeouts } : {}),
+    };
+  });
+}
+
+export function grpcRules(rules: GRPCRouteRule[] | undefined, namespace: string, index: BackendIndex, problems: RuleProblems): GrpcRouteRule[] {
+  return (rules ?? [{}]).map((rule) => {
+    const filters = httpFilters(rule.filters, problems).filter((f): f is GrpcFilter => {
+      if (f.type === 'RequestHeaderModifier' || f.type === 'ResponseHeaderModifier') return true;
+      problems.unsupported ??= `filter type ${f.type} is not supported on GRPCRoute`;
+      return false;
+    });
+    const backends = resolveAll(rule.backendRefs, 'GRPCRoute', namespace, index, 'HTTP/2', problems);
+    return {
+      ...(rule.name ? { name: rule.name } : {}),
+      matches: (rule.matches ?? []).map((m) => ({
+        ...(m.method ? { method: { type: m.method.type ?? 'Exact', ...(m.method.service ? { service: m.method.service } : {}), ...(m.method.method ? { method: m.method.method } : {}) } } : {}),
+        ...(m.headers?.length ? { headers: m.headers.map((h) => ({ type: h.type ?? 'Exact', name: h.name, value: h.value })) } : {}),
+      })),
+      filters,
+      backends,
+      ...(allInvalid(backends) ? { invalidBackendResponse: { grpcStatus: 14, reason: backends.length === 0 ? 'rule has no backendRefs' : 'every backendRef is invalid' } } : {}),
+    };
+  });
+}
+

@@ -1,0 +1,103 @@
+// List-then-watch caches of every watched resource, through client-node informers
+// (which relist on 410 Gone). A resource whose API is not served yet is looked for
+// again periodically, so CRDs installed after the controller starts are picked up.
+import { KubernetesObjectApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import { errorMessage } from '../../lib/errors.js';
+import { rawGet } from '../../lib/kube.js';
+import type { Logger } from '../../lib/log.js';
+import type { Snapshot } from '../gatewayapi-types.js';
+import { apiVersionOf, collectionPath, watchedResources, type WatchedResource } from './resources.js';
+
+type Cache = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+
+interface Watch {
+  resource: WatchedResource;
+  version: string;
+  cache: Cache;
+  synced: boolean;
+}
+
+const rediscoverMs = 10_000;
+const maxBackoffMs = 30_000;
+
+export class ClusterCaches {
+  private readonly watches = new Map<keyof Snapshot, Watch>();
+  private readonly objects: KubernetesObjectApi;
+  private discoveryTimer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly kc: KubeConfig, private readonly log: Logger, private readonly onChange: () => void) {
+    this.objects = KubernetesObjectApi.makeApiClient(kc);
+  }
+
+  /** Starts every served resource's watch and resolves once each has listed. */
+  async start(): Promise<void> {
+    await this.discover();
+    this.discoveryTimer = setInterval(() => void this.discover().catch((err) => this.log.warn('API discovery failed', { err: errorMessage(err) })), rediscoverMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.discoveryTimer);
+    await Promise.allSettled([...this.watches.values()].map((w) => w.cache.stop()));
+  }
+
+  /** Which version of each kind is watched (absent: not served by this cluster). */
+  servedVersions(): Partial<Record<keyof Snapshot, string>> {
+    return Object.fromEntries([...this.watches].map(([key, watch]) => [key, watch.version]));
+  }
+
+  snapshot(): Snapshot {
+    const list = <K extends keyof Snapshot>(key: K) => (this.watches.get(key)?.cache.list() ?? []) as unknown as Snapshot[K];
+    return Object.fromEntries(watchedResources.map((r) => [r.key, list(r.key)])) as unknown as Snapshot;
+  }
+
+  private async servedVersionsOf(group: string): Promise<Set<string>> {
+    const response = await rawGet(this.kc, group ? `/apis/${group}` : '/api');
+    if (response.status === 404) return new Set();
+    if (response.status !== 200) throw new Error(`discovery of ${group || 'core'} answered ${response.status}`);
+    const body = JSON.parse(response.body) as { versions: (string | { version: string })[] };
+    return new Set(body.versions.map((v) => (typeof v === 'string' ? v : v.version)));
+  }
+
+  private async discover(): Promise<void> {
+    const groups = new Map<string, Set<string>>();
+    for (const resource of watchedResources) {
+      if (!groups.has(resource.group)) groups.set(resource.group, await this.servedVersionsOf(resource.group));
+      const version = resource.versions.find((v) => groups.get(resource.group)!.has(v));
+      const current = this.watches.get(resource.key);
+      if (current && current.version === version) continue;
+      if (current) {
+        this.log.info('API version of a watched kind changed', { kind: resource.kind, from: current.version, to: version ?? 'none' });
+        await current.cache.stop();
+        this.watches.delete(resource.key);
+        this.onChange();
+      }
+      if (version) await this.watch(resource, version);
+    }
+  }
+
+  private async watch(resource: WatchedResource, version: string): Promise<void> {
+    const apiVersion = apiVersionOf(resource, version);
+    const cache = makeInformer(this.kc, collectionPath(resource, version), () => this.objects.list(apiVersion, resource.kind)) as Cache;
+    const watch: Watch = { resource, version, cache, synced: false };
+    let backoff = 500;
+    cache.on('add', this.onChange);
+    cache.on('update', this.onChange);
+    cache.on('delete', this.onChange);
+    cache.on('connect', () => (backoff = 500));
+    cache.on('error', (err) => {
+      if (this.stopped || this.watches.get(resource.key) !== watch) return;
+      this.log.warn('watch failed; restarting it', { kind: resource.kind, version, err: errorMessage(err), retryInMs: backoff });
+      setTimeout(() => {
+        if (!this.stopped && this.watches.get(resource.key) === watch) void cache.start().catch(() => {});
+      }, backoff);
+      backoff = Math.min(maxBackoffMs, backoff * 2);
+    });
+    this.watches.set(resource.key, watch);
+    await cache.start();
+    watch.synced = true;
+    this.log.info('watching', { kind: resource.kind, apiVersion });
+    this.onChange();
+  }
+}
