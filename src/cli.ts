@@ -13,6 +13,10 @@ commands:
   cluster down    [--name N]      stop every process of the cluster and delete its state
   cluster status  [--name N]      print the cluster's state as JSON
   cluster env     [--name N]      print the export line for KUBECONFIG (use: eval "$(portcullis cluster env)")
+  conformance     [--provider auto|local|existing] [--gateway-class C] [--ingress-class C] [--run-test NAME] [--grep RE]
+                  [--skip-tests A,B] [--supported-features A,B] [--exempt-features A,B] [--fail-fast] [--keep-cluster]
+                  [--cleanup-base-resources] [--junit-output FILE] [--report-output FILE] [--timeout-config-overrides K=V,…]
+                  [--gateway-api-version V] [--channel C] [--kubeconfig FILE]
 `;
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -79,11 +83,71 @@ async function clusterCommand(sub: string | undefined, args: string[]): Promise<
   }
 }
 
+const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter(Boolean);
+
+async function conformanceCommand(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      provider: { type: 'string', default: 'auto' },
+      'gateway-class': { type: 'string', default: 'portcullis' },
+      'ingress-class': { type: 'string', default: 'portcullis' },
+      'supported-features': { type: 'string' },
+      'exempt-features': { type: 'string' },
+      'run-test': { type: 'string' },
+      grep: { type: 'string' },
+      'skip-tests': { type: 'string' },
+      'cleanup-base-resources': { type: 'boolean', default: true },
+      'fail-fast': { type: 'boolean', default: false },
+      'keep-cluster': { type: 'boolean', default: false },
+      'report-output': { type: 'string', default: 'reports/conformance-report.yaml' },
+      'junit-output': { type: 'string', default: 'reports/junit.xml' },
+      'timeout-config-overrides': { type: 'string' },
+      'gateway-api-version': { type: 'string' },
+      channel: { type: 'string' },
+      'k8s-version': { type: 'string' },
+      kubeconfig: { type: 'string' },
+    },
+    strict: true,
+  });
+  const provider = values.provider!;
+  if (!['auto', 'local', 'kind', 'existing'].includes(provider)) {
+    throw new PortcullisError('UNKNOWN_PROVIDER', `--provider ${provider} is not known: use auto, local, kind or existing`);
+  }
+  const { runConformance } = await import('./harness/runner.js');
+  const started = Date.now();
+  const outcomes = await runConformance({
+    provider: provider as 'auto' | 'local' | 'kind' | 'existing',
+    gatewayClass: values['gateway-class']!,
+    ingressClass: values['ingress-class']!,
+    supportedFeatures: list(values['supported-features']),
+    exemptFeatures: list(values['exempt-features']),
+    runTest: values['run-test'],
+    grep: values.grep,
+    skipTests: list(values['skip-tests']),
+    failFast: values['fail-fast']!,
+    keepCluster: values['keep-cluster']!,
+    cleanupBaseResources: values['cleanup-base-resources']!,
+    reportOutput: values['report-output']!,
+    junitOutput: values['junit-output']!,
+    timeoutOverrides: values['timeout-config-overrides'],
+    gatewayApiVersion: values['gateway-api-version'],
+    channel: values.channel as 'standard' | 'experimental' | undefined,
+    kubeconfig: values.kubeconfig,
+    progress,
+  });
+  const count = (state: string) => outcomes.filter((o) => o.state === state).length;
+  progress(`conformance: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped in ${Math.round((Date.now() - started) / 1000)}s; reports in ${values['junit-output']} and ${values['report-output']}`);
+  if (count('failed') > 0) process.exitCode = 1;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   switch (command) {
     case 'cluster':
       return clusterCommand(sub, rest);
+    case 'conformance':
+      return conformanceCommand([sub, ...rest].filter((a): a is string => a !== undefined));
     case undefined:
     case 'help':
     case '--help':
