@@ -1,0 +1,364 @@
+// From a validated IR document to what the data plane serves from: per listener, the
+// compiled route table, the TLS dispatch, one SecureContext per certificate, and a
+// load-balancing plan per rule and route with its upstream pools. Everything here is
+// built once, when a config is applied; the hot path only looks things up.
+//
+// A compiled config is one *generation*. A connection captures the generation of its
+// listener when accepted and keeps it to the end (in-flight connections finish on the
+// config they started with). A superseded generation is *retired*: HTTP/2 sessions get
+// a GOAWAY, HTTP/1.1 responses carry `Connection: close`, so clients move to the new
+// config on their next connection; once its last connection closes it is *disposed*
+// and its upstream pools released.
+import { createHash } from 'node:crypto';
+import tls, { type SecureContext } from 'node:tls';
+import type {
+  GrpcRouteRule,
+  HttpBackend,
+  HttpRouteRule,
+  InvalidBackend,
+  Listener,
+  PassthroughRoute,
+  ProxyConfig,
+  RequestRedirectFilter,
+  TcpRoute,
+  TlsCertificate,
+  UrlRewriteFilter,
+  WeightedHttpBackend,
+} from '../ir/types.js';
+import { PortcullisError, errorMessage } from '../lib/errors.js';
+import { buildTlsDispatch, type TlsDispatch } from './certificate-selection.js';
+import { compileHeaderModifier, type HeaderEdits } from './http-filters.js';
+import { RoundRobin, SmoothWeightedRoundRobin } from './load-balancing.js';
+import type { ProxyOptions } from './proxy-options.js';
+import { buildRouteTable, type RouteTable } from './route-table.js';
+import { StreamBackendPlan } from './stream-forwarder.js';
+import type { HttpUpstream, UpstreamRegistry } from './upstream-pools.js';
+
+/** `address|port`: the identity of a bound socket across configurations. */
+export function listenerKey(listener: Pick<Listener, 'address' | 'port'>): string {
+  return `${listener.address}|${listener.port}`;
+}
+
+// ---------------------------------------------------------------------------------
+// Generations
+
+let nextGenerationId = 1;
+
+export class ConfigGeneration {
+  readonly id = nextGenerationId++;
+  private holds = 0;
+  private retiredFlag = false;
+  private disposed = false;
+  private readonly retireHooks: (() => void)[] = [];
+  private readonly disposeHooks: (() => void)[] = [];
+
+  constructor(readonly version: string) {}
+
+  get retired(): boolean {
+    return this.retiredFlag;
+  }
+
+  /** Keeps the generation alive for one connection; call the returned function when it closes. */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.disposeIfIdle();
+    };
+  }
+
+  onRetire(hook: () => void): void {
+    if (this.retiredFlag) hook();
+    else this.retireHooks.push(hook);
+  }
+
+  onDispose(hook: () => void): void {
+    if (this.disposed) hook();
+    else this.disposeHooks.push(hook);
+  }
+
+  retire(): void {
+    if (this.retiredFlag) return;
+    this.retiredFlag = true;
+    for (const hook of this.retireHooks.splice(0)) runHook(hook);
+    this.disposeIfIdle();
+  }
+
+  get openConnections(): number {
+    return this.holds;
+  }
+
+  private disposeIfIdle(): void {
+    if (!this.retiredFlag || this.holds > 0 || this.disposed) return;
+    this.disposed = true;
+    for (const hook of this.disposeHooks.splice(0)) runHook(hook);
+  }
+}
+
+function runHook(hook: () => void): void {
+  try {
+    hook();
+  } catch {
+    // A failing cleanup must not stop the others.
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Plans
+
+export type HttpBackendChoice =
+  | { kind: 'invalid'; backend: InvalidBackend }
+  | { kind: 'resolved'; backend: HttpBackend; upstreams: RoundRobin<HttpUpstream> };
+
+/** What an HTTPRoute rule does, precomputed. */
+export interface HttpRulePlan {
+  readonly rule: HttpRouteRule;
+  readonly backends: SmoothWeightedRoundRobin<HttpBackendChoice>;
+  readonly requestHeaders?: HeaderEdits;
+  readonly responseHeaders?: HeaderEdits;
+  readonly redirect?: RequestRedirectFilter;
+  readonly rewrite?: UrlRewriteFilter;
+}
+
+export interface GrpcRulePlan {
+  readonly rule: GrpcRouteRule;
+  readonly backends: SmoothWeightedRoundRobin<HttpBackendChoice>;
+  readonly requestHeaders?: HeaderEdits;
+  readonly responseHeaders?: HeaderEdits;
+}
+
+/** What serves HTTP on a listener generation; created on first use by the HTTP frontend. */
+export interface HttpFrontendHandle {
+  /** Ask clients to move on (GOAWAY, Connection: close). */
+  drain(): void;
+  close(): void;
+}
+
+export class RuntimeListener {
+  readonly key: string;
+  /** Set by the HTTP frontend on the first HTTP connection. */
+  httpFrontend: HttpFrontendHandle | undefined;
+
+  constructor(
+    readonly ir: Listener,
+    readonly generation: ConfigGeneration,
+    readonly routeTable: RouteTable,
+    readonly tlsDispatch: TlsDispatch | undefined,
+    private readonly contexts: ReadonlyMap<TlsCertificate, SecureContext>,
+    private readonly httpPlans: ReadonlyMap<HttpRouteRule, HttpRulePlan>,
+    private readonly grpcPlans: ReadonlyMap<GrpcRouteRule, GrpcRulePlan>,
+    private readonly streamPlans: ReadonlyMap<TcpRoute | PassthroughRoute, StreamBackendPlan>,
+  ) {
+    this.key = listenerKey(ir);
+  }
+
+  get name(): string {
+    return this.ir.name;
+  }
+
+  secureContextOf(certificate: TlsCertificate): SecureContext | undefined {
+    return this.contexts.get(certificate);
+  }
+
+  httpPlan(rule: HttpRouteRule): HttpRulePlan | undefined {
+    return this.httpPlans.get(rule);
+  }
+
+  grpcPlan(rule: GrpcRouteRule): GrpcRulePlan | undefined {
+    return this.grpcPlans.get(rule);
+  }
+
+  streamPlan(route: TcpRoute | PassthroughRoute): StreamBackendPlan | undefined {
+    return this.streamPlans.get(route);
+  }
+}
+
+export class RuntimeConfig {
+  constructor(
+    readonly ir: ProxyConfig,
+    readonly generation: ConfigGeneration,
+    readonly listeners: ReadonlyMap<string, RuntimeListener>,
+    readonly secureContexts: BuiltSecureContexts,
+  ) {}
+
+  get version(): string {
+    return this.ir.version;
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Secure contexts
+
+export interface BuiltSecureContexts {
+  byCertificate: Map<TlsCertificate, SecureContext>;
+  byDigest: Map<string, SecureContext>;
+}
+
+/**
+ * SecureContexts by certificate content, kept from one config to the next: building
+ * one costs ≈ 0.6 ms and 28 KiB (BENCH-NOTES.md), so re-applying a config with 1,000
+ * unchanged certificates must not rebuild them. A retired generation keeps its own
+ * references; the cache keeps only what the newest config uses.
+ */
+export class SecureContextCache {
+  private contexts = new Map<string, SecureContext>();
+
+  constructor(private readonly ticketKeys: Buffer | undefined) {}
+
+  /**
+   * Builds (or reuses) the contexts of every Terminate certificate in `config`. Throws
+   * PortcullisError naming the certificate. The cache itself changes only on adopt(),
+   * when the config is committed.
+   */
+  build(config: ProxyConfig): BuiltSecureContexts {
+    const next = new Map<string, SecureContext>();
+    const byCertificate = new Map<TlsCertificate, SecureContext>();
+    for (const listener of config.listeners) {
+      for (const block of listener.serverBlocks) {
+        if (block.tls?.mode !== 'Terminate') continue;
+        for (const certificate of block.tls.certificates) {
+          const digest = createHash('sha256').update(certificate.certificateChainPem).update('\0').update(certificate.privateKeyPem).digest('base64url');
+          let context = next.get(digest) ?? this.contexts.get(digest);
+          if (!context) context = this.create(certificate, listener, block.id);
+          next.set(digest, context);
+          byCertificate.set(certificate, context);
+        }
+      }
+    }
+    return { byCertificate, byDigest: next };
+  }
+
+  /** The committed config's contexts become the cache. */
+  adopt(built: BuiltSecureContexts): void {
+    this.contexts = built.byDigest;
+  }
+
+  private create(certificate: TlsCertificate, listener: Listener, blockId: string): SecureContext {
+    try {
+      return tls.createSecureContext({
+        cert: certificate.certificateChainPem,
+        key: certificate.privateKeyPem,
+        minVersion: 'TLSv1.2',
+        // Session resumption (tickets) across contexts and workers: same id context, shared keys.
+        sessionIdContext: 'portcullis',
+        ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}),
+      });
+    } catch (error) {
+      // OpenSSL's messages name the failing step, never the key bytes.
+      throw new PortcullisError(
+        'ERR_CERTIFICATE_LOAD',
+        `certificate ${certificate.id} (${certificate.source}) of listener ${listener.name} block ${blockId} could not be loaded: ${errorMessage(error)}`,
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------
+// Compilation
+
+export interface CompileDependencies {
+  contexts: SecureContextCache;
+  upstreams: UpstreamRegistry;
+  options: ProxyOptions;
+}
+
+/**
+ * Compiles a validated config. Throws a PortcullisError (the PUT answers 400 with it)
+ * when something the validator cannot see fails, e.g. OpenSSL refusing a key.
+ */
+export function compileConfig(ir: ProxyConfig, deps: CompileDependencies): RuntimeConfig {
+  const generation = new ConfigGeneration(ir.version);
+  const contexts = deps.contexts.build(ir);
+  const acquired: HttpUpstream[] = [];
+  const listeners = new Map<string, RuntimeListener>();
+  try {
+    for (const listener of ir.listeners) {
+      const runtime = compileListener(listener, generation, contexts.byCertificate, deps, acquired);
+      listeners.set(runtime.key, runtime);
+    }
+  } catch (error) {
+    for (const upstream of acquired) deps.upstreams.release(upstream);
+    throw error;
+  }
+  generation.onDispose(() => {
+    for (const upstream of acquired) deps.upstreams.release(upstream);
+    for (const listener of listeners.values()) listener.httpFrontend?.close();
+  });
+  generation.onRetire(() => {
+    for (const listener of listeners.values()) listener.httpFrontend?.drain();
+  });
+  return new RuntimeConfig(ir, generation, listeners, contexts);
+}
+
+function compileListener(
+  listener: Listener,
+  generation: ConfigGeneration,
+  contexts: ReadonlyMap<TlsCertificate, SecureContext>,
+  deps: CompileDependencies,
+  acquired: HttpUpstream[],
+): RuntimeListener {
+  const routeTable = buildRouteTable(listener);
+  const tlsDispatch = listener.protocol === 'HTTPS' || listener.protocol === 'TLS' ? buildTlsDispatch(listener) : undefined;
+  const choices = (backends: readonly WeightedHttpBackend[]): SmoothWeightedRoundRobin<HttpBackendChoice> =>
+    new SmoothWeightedRoundRobin(
+      backends.map((backend) => ({
+        weight: backend.weight,
+        value:
+          backend.kind === 'Invalid'
+            ? { kind: 'invalid', backend }
+            : {
+                kind: 'resolved',
+                backend,
+                upstreams: new RoundRobin(
+                  backend.endpoints.map((endpoint) => {
+                    const upstream = deps.upstreams.acquire(endpoint, backend.protocol, backend.tls);
+                    acquired.push(upstream);
+                    return upstream;
+                  }),
+                ),
+              },
+      })),
+    );
+
+  const httpPlans = new Map<HttpRouteRule, HttpRulePlan>();
+  for (const route of listener.httpRoutes) {
+    for (const rule of route.rules) {
+      const plan: { -readonly [K in keyof HttpRulePlan]: HttpRulePlan[K] } = { rule, backends: choices(rule.backends) };
+      for (const filter of rule.filters) {
+        if (filter.type === 'RequestHeaderModifier') plan.requestHeaders = compileHeaderModifier(filter);
+        else if (filter.type === 'ResponseHeaderModifier') plan.responseHeaders = compileHeaderModifier(filter);
+        else if (filter.type === 'RequestRedirect') plan.redirect = filter;
+        else if (filter.type === 'URLRewrite') plan.rewrite = filter;
+      }
+      httpPlans.set(rule, plan);
+    }
+  }
+  const grpcPlans = new Map<GrpcRouteRule, GrpcRulePlan>();
+  for (const route of listener.grpcRoutes) {
+    for (const rule of route.rules) {
+      const plan: { -readonly [K in keyof GrpcRulePlan]: GrpcRulePlan[K] } = { rule, backends: choices(rule.backends) };
+      for (const filter of rule.filters) {
+        if (filter.type === 'RequestHeaderModifier') plan.requestHeaders = compileHeaderModifier(filter);
+        else if (filter.type === 'ResponseHeaderModifier') plan.responseHeaders = compileHeaderModifier(filter);
+      }
+      grpcPlans.set(rule, plan);
+    }
+  }
+  const streamPlans = new Map<TcpRoute | PassthroughRoute, StreamBackendPlan>();
+  for (const route of [...listener.tcpRoutes, ...listener.tlsPassthrough]) streamPlans.set(route, new StreamBackendPlan(route.backends));
+
+  return new RuntimeListener(listener, generation, routeTable, tlsDispatch, contexts, httpPlans, grpcPlans, streamPlans);
+}
+
+// ---------------------------------------------------------------------------------
+// Redaction
+
+export const REDACTED = '[REDACTED]';
+
+/** A deep copy with every private key replaced, for GET /config and logs. */
+export function redactConfig(config: ProxyConfig): ProxyConfig {
+  return JSON.parse(JSON.stringify(config, (key, value: unknown) => (key === 'privateKeyPem' ? REDACTED : value))) as ProxyConfig;
+}

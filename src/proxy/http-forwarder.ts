@@ -1,0 +1,594 @@
+// One HTTP request, from routing to the last byte of the answer. Independent of the
+// client's protocol: the HTTP/1.1 and HTTP/2 frontends turn their requests into a
+// DownstreamRequest with a ResponseSink, and the backend's protocol is the backend's
+// (HTTP/1.1 through an undici Pool, HTTP/2 through a node:http2 session). So h2
+// clients reach HTTP/1.1 backends, and gRPC clients reach h2c backends.
+//
+// Answers the proxy makes itself:
+// - 404 JSON `{"message":"no route matched","host","path"}` (HTTPRouteRule.matches docs);
+// - 421 when the Host belongs to another server block than the one the TLS handshake
+//   selected (RFC 9110 §15.5.20);
+// - the rule's invalidBackendResponse (500), or 500 for the share of an InvalidBackend
+//   (HTTPRouteRule.backendRefs docs); gRPC: UNAVAILABLE (14) as trailers-only;
+// - 503 when the chosen backend has no endpoints or none accepts a connection;
+// - 502 when the backend fails before answering, 504 on a route timeout.
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders as Http2IncomingHeaders } from 'node:http2';
+import type { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { GrpcRouteRule, HttpRouteRule, HttpTimeouts } from '../ir/types.js';
+import type { Logger } from '../lib/log.js';
+import type { HttpBackendChoice, RuntimeListener } from './config-state.js';
+import {
+  applyHeaderEdits,
+  connectionNominatedHeaders,
+  HOP_BY_HOP_HEADERS,
+  matchedPathPrefix,
+  modifyPath,
+  redirectLocation,
+  type HeaderEdits,
+  type HeaderMap,
+} from './http-filters.js';
+import { hostnameOfAuthority } from './hostname-match.js';
+import type { ProxyMetrics } from './metrics.js';
+import type { ProxyOptions } from './proxy-options.js';
+import { matchRequest, type ConnectionTls, type GrpcRouteMatched, type HttpRouteMatched } from './route-table.js';
+import type { Http1Upstream, Http2Upstream, HttpUpstream } from './upstream-pools.js';
+
+// ---------------------------------------------------------------------------------
+// The frontend's side of a request
+
+/** Facts about the client connection a request arrived on. */
+export interface ConnectionInfo {
+  readonly listener: RuntimeListener;
+  readonly clientAddress: string;
+  readonly scheme: 'http' | 'https';
+  /** Present on TLS connections: the block the handshake selected and the SNI. */
+  readonly tls?: ConnectionTls;
+}
+
+export interface ResponseStartOptions {
+  /** No body follows (HEAD answers, trailers-only gRPC answers). */
+  endStream?: boolean;
+  /** Trailers will follow the body (HTTP/2 only; gRPC). */
+  trailers?: boolean;
+}
+
+/** Where the answer goes: an HTTP/1.1 ServerResponse or an HTTP/2 stream. */
+export interface ResponseSink {
+  readonly headersSent: boolean;
+  /** The status sent, 0 before. */
+  readonly status: number;
+  start(status: number, headers: HeaderMap, options?: ResponseStartOptions): void;
+  /** False: wait for onceDrain before writing more. */
+  write(chunk: Buffer): boolean;
+  onceDrain(callback: () => void): void;
+  end(trailers?: HeaderMap): void;
+  /** The answer cannot be completed: reset the stream (HTTP/2) or the connection (HTTP/1.1). */
+  abort(): void;
+  /** Called once if the client goes away before the answer is complete. */
+  onClientGone(callback: () => void): void;
+}
+
+export interface DownstreamRequest {
+  readonly connection: ConnectionInfo;
+  readonly protocol: 'HTTP/1.1' | 'HTTP/2';
+  readonly method: string;
+  /** Host header or :authority, as received. */
+  readonly authority: string;
+  /** The request target as received: path and query. */
+  readonly target: string;
+  /** Lower-case names, without HTTP/2 pseudo-headers. */
+  readonly headers: HeaderMap;
+  /** Null when the request has no body. */
+  readonly body: Readable | null;
+  readonly sink: ResponseSink;
+  readonly startedAt: number;
+}
+
+// ---------------------------------------------------------------------------------
+// Upstream exchange
+
+/** How one attempt on one endpoint ended. */
+type AttemptOutcome =
+  | { kind: 'completed' }
+  /** Nothing reached the backend (connect refused, no session): another endpoint may be tried. */
+  | { kind: 'not-sent'; code: string }
+  | { kind: 'failed'; code: string }
+  | { kind: 'timeout' }
+  | { kind: 'client-gone' };
+
+interface UpstreamRequest {
+  method: string;
+  /** Path and query. */
+  path: string;
+  authority: string;
+  headers: HeaderMap;
+  body: Readable | null;
+  /** Per-attempt time limit in ms (0: none). */
+  timeoutMs: number;
+  responseHeaders: HeaderEdits | undefined;
+  /** Keep `te: trailers` for HTTP/2 backends (gRPC). */
+  wantsTrailers: boolean;
+}
+
+const GRPC_UNAVAILABLE = 14;
+const GRPC_DEADLINE_EXCEEDED = 4;
+const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL } = http2.constants;
+
+function connectionFailureCode(error: unknown): string {
+  return ((error as NodeJS.ErrnoException | undefined)?.code ?? 'ERROR').toString();
+}
+
+/** Copies response headers for the client: hop-by-hop and pseudo-headers removed, the route's edits applied. */
+function responseHeadersFrom(upstream: Record<string, string | string[] | undefined>, edits: HeaderEdits | undefined): HeaderMap {
+  const nominated = connectionNominatedHeaders(upstream['connection']);
+  const headers: HeaderMap = {};
+  for (const name in upstream) {
+    if (name.charCodeAt(0) === 0x3a /* ':' */ || HOP_BY_HOP_HEADERS.has(name)) continue;
+    if (nominated.length > 0 && nominated.includes(name)) continue;
+    headers[name] = upstream[name];
+  }
+  if (edits) applyHeaderEdits(headers, edits);
+  return headers;
+}
+
+/** undici DispatchHandler writing straight into the sink, with backpressure both ways. */
+class Http1Exchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private sent = false;
+  private settled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private cancelled: 'timeout' | 'client-gone' | undefined;
+
+  constructor(
+    private readonly sink: ResponseSink,
+    private readonly request: UpstreamRequest,
+    private readonly resolve: (outcome: AttemptOutcome) => void,
+  ) {
+    if (request.timeoutMs > 0) this.timer = setTimeout(() => this.cancel('timeout'), request.timeoutMs);
+  }
+
+  cancel(reason: 'timeout' | 'client-gone'): void {
+    if (this.settled) return;
+    this.cancelled = reason;
+    if (this.controller) this.controller.abort(Object.assign(new Error(reason), { code: reason }));
+    else this.settle(reason === 'timeout' ? { kind: 'timeout' } : { kind: 'client-gone' });
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    this.sent = true;
+    if (this.cancelled) controller.abort(Object.assign(new Error(this.cancelled), { code: this.cancelled }));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return; // 1xx interim answers are not relayed (Node answers 100-continue itself)
+    try {
+      this.sink.start(statusCode, responseHeadersFrom(headers, this.request.responseHeaders));
+    } catch (error) {
+      controller.abort(error as Error); // e.g. a header value Node refuses to send
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.sink.write(chunk)) {
+      controller.pause();
+      this.sink.onceDrain(() => controller.resume());
+    }
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    this.sink.end(Object.keys(trailers).length > 0 ? trailers : undefined);
+    this.settle({ kind: 'completed' });
+  }
+
+  /** undici refused the request before sending anything (e.g. a header it will not send): not retryable. */
+  refuse(error: Error): void {
+    this.settle({ kind: 'failed', code: connectionFailureCode(error) });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.cancelled === 'timeout') return this.settle({ kind: 'timeout' });
+    if (this.cancelled === 'client-gone') return this.settle({ kind: 'client-gone' });
+    const code = connectionFailureCode(error);
+    this.settle(this.sent ? { kind: 'failed', code } : { kind: 'not-sent', code });
+  }
+
+  private settle(outcome: AttemptOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.resolve(outcome);
+  }
+}
+
+function sendHttp1(upstream: Http1Upstream, sink: ResponseSink, request: UpstreamRequest, onCancel: (cancel: (reason: 'timeout' | 'client-gone') => void) => void): Promise<AttemptOutcome> {
+  return new Promise((resolve) => {
+    const exchange = new Http1Exchange(sink, request, resolve);
+    onCancel((reason) => exchange.cancel(reason));
+    const headers = request.headers;
+    headers['host'] = request.authority;
+    try {
+      upstream.pool.dispatch(
+        {
+          path: request.path,
+          method: request.method as Dispatcher.HttpMethod,
+          headers: headers as Record<string, string | string[]>,
+          body: request.body,
+          // The client's keep-alive and the backend's are separate hops.
+          reset: false,
+          ...(upstream.servername ? { servername: upstream.servername } : {}),
+        } as Dispatcher.DispatchOptions,
+        exchange,
+      );
+    } catch (error) {
+      exchange.refuse(error as Error);
+    }
+  });
+}
+
+function http2RequestHeaders(upstream: Http2Upstream, request: UpstreamRequest): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {
+    ':method': request.method,
+    ':path': request.path,
+    ':authority': request.authority,
+    ':scheme': upstream.authorityScheme,
+  };
+  for (const name in request.headers) {
+    const value = request.headers[name];
+    if (value !== undefined && name !== 'host') headers[name] = value;
+  }
+  if (request.wantsTrailers) headers['te'] = 'trailers';
+  return headers;
+}
+
+async function sendHttp2(upstream: Http2Upstream, sink: ResponseSink, request: UpstreamRequest, onCancel: (cancel: (reason: 'timeout' | 'client-gone') => void) => void): Promise<AttemptOutcome> {
+  let session: ClientHttp2Session;
+  try {
+    session = await upstream.session();
+  } catch (error) {
+    return { kind: 'not-sent', code: connectionFailureCode(error) };
+  }
+  return new Promise((resolve) => {
+    let settled = false;
+    let responded = false;
+    let trailers: HeaderMap | undefined;
+    let stream: ClientHttp2Stream;
+    let timer: NodeJS.Timeout | undefined;
+    let cancelled: 'timeout' | 'client-gone' | undefined;
+    const settle = (outcome: AttemptOutcome): void => {
+      if (settled) return;
+      settled = true;
+      if (timer) clearTimeout(timer);
+      resolve(outcome);
+    };
+    try {
+      stream = session.request(http2RequestHeaders(upstream, request), { endStream: request.body === null });
+    } catch (error) {
+      // The session went away between lookup and use (GOAWAY race): nothing was sent.
+      upstream.discard(session);
+      return settle({ kind: 'not-sent', code: connectionFailureCode(error) });
+    }
+    const cancel = (reason: 'timeout' | 'client-gone'): void => {
+      if (settled) return;
+      cancelled = reason;
+      stream.close(NGHTTP2_CANCEL);
+    };
+    onCancel(cancel);
+    if (request.timeoutMs > 0) timer = setTimeout(() => cancel('timeout'), request.timeoutMs);
+
+    stream.on('response', (headers: Http2IncomingHeaders, flags: number) => {
+      const status = Number(headers[':status']);
+      if (status < 200) return;
+      responded = true;
+      const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+      try {
+        sink.start(status, responseHeadersFrom(headers as Record<string, string | string[] | undefined>, request.responseHeaders), { endStream, trailers: !endStream });
+      } catch {
+        stream.close(NGHTTP2_CANCEL);
+      }
+    });
+    stream.on('trailers', (received: Http2IncomingHeaders) => {
+      trailers = {};
+      for (const name in received) if (name.charCodeAt(0) !== 0x3a) trailers[name] = received[name];
+    });
+    stream.on('data', (chunk: Buffer) => {
+      if (!sink.write(chunk)) {
+        stream.pause();
+        sink.onceDrain(() => stream.resume());
+      }
+    });
+    stream.on('end', () => {
+      if (!responded) return;
+      sink.end(trailers);
+      settle({ kind: 'completed' });
+    });
+    stream.on('error', () => {});
+    stream.on('close', () => {
+      if (settled) return;
+      if (cancelled === 'timeout') return settle({ kind: 'timeout' });
+      if (cancelled === 'client-gone') return settle({ kind: 'client-gone' });
+      if (responded && stream.rstCode === 0 && stream.readableEnded) {
+        sink.end(trailers);
+        return settle({ kind: 'completed' });
+      }
+      // REFUSED_STREAM: the server did no processing, retrying is safe (RFC 9113 §8.7).
+      if (!responded && stream.rstCode === NGHTTP2_REFUSED_STREAM) return settle({ kind: 'not-sent', code: 'REFUSED_STREAM' });
+      settle({ kind: 'failed', code: `H2_RST_${stream.rstCode ?? 'CLOSED'}` });
+    });
+    if (request.body) request.body.pipe(stream);
+  });
+}
+
+// ---------------------------------------------------------------------------------
+// The forwarder
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+/** RFC 9110 §9.2.2. */
+const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** A pooled connection closed under a request before any answer (undici's "other side closed", resets). */
+const KEEP_ALIVE_RACE_CODES: ReadonlySet<string> = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
+export interface ForwarderDependencies {
+  options: ProxyOptions;
+  metrics: ProxyMetrics;
+  accessLog: Logger | undefined;
+}
+
+export class HttpForwarder {
+  constructor(private readonly deps: ForwarderDependencies) {}
+
+  handle(request: DownstreamRequest): void {
+    const { path, query } = splitTarget(request.target);
+    const listener = request.connection.listener;
+    const result = matchRequest(listener.routeTable, {
+      host: request.authority,
+      path,
+      method: request.method,
+      headers: request.headers,
+      query,
+      ...(request.connection.tls ? { tls: request.connection.tls } : {}),
+    });
+    switch (result.kind) {
+      case 'misdirected':
+        return this.respondJson(request, 421, {
+          message: 'misdirected request: the host is served on this port, but not on this TLS connection; connect with it as the TLS server name',
+          host: hostnameOfAuthority(request.authority),
+        });
+      case 'no-match':
+        return this.respondJson(request, 404, { message: 'no route matched', host: hostnameOfAuthority(request.authority), path });
+      case 'http':
+        return this.handleHttpRoute(request, result, path, query);
+      case 'grpc':
+        return this.handleGrpcRoute(request, result, path, query);
+    }
+  }
+
+  private handleHttpRoute(request: DownstreamRequest, matched: HttpRouteMatched, path: string, query: string): void {
+    const listener = request.connection.listener;
+    const plan = listener.httpPlan(matched.rule);
+    if (!plan) return this.respondJson(request, 500, { message: 'internal error: the matched rule has no plan' });
+    const rule: HttpRouteRule = matched.rule;
+    if (rule.invalidBackendResponse) {
+      return this.respondJson(request, rule.invalidBackendResponse.status, { message: 'the route has no valid backend' }, plan.responseHeaders);
+    }
+    if (plan.redirect) {
+      const location = redirectLocation(
+        plan.redirect,
+        { scheme: request.connection.scheme, hostname: hostnameOfAuthority(request.authority), path, query, listenerPort: listener.ir.port },
+        matchedPathPrefix(matched.match),
+      );
+      const headers: HeaderMap = { location, 'content-length': '0' };
+      if (plan.responseHeaders) applyHeaderEdits(headers, plan.responseHeaders);
+      return this.respondDirect(request, plan.redirect.statusCode, headers);
+    }
+    const choice = plan.backends.next();
+    if (!choice || choice.kind === 'invalid') {
+      return this.respondJson(request, 500, { message: 'the route has no valid backend' }, plan.responseHeaders);
+    }
+    const attempts = choice.upstreams.attempts(this.deps.options.upstreamMaxAttempts);
+    if (attempts.length === 0) return this.respondJson(request, 503, { message: 'no healthy upstream: the backend has no ready endpoints', backend: choice.backend.name });
+
+    const headers = this.upstreamHeaders(request);
+    if (plan.requestHeaders) applyHeaderEdits(headers, plan.requestHeaders);
+    let upstreamPath = path;
+    let authority = request.authority;
+    if (plan.rewrite) {
+      if (plan.rewrite.path) upstreamPath = modifyPath(plan.rewrite.path, path, matchedPathPrefix(matched.match));
+      if (plan.rewrite.hostname) authority = plan.rewrite.hostname;
+    }
+    void this.forward(request, attempts, choice, {
+      method: request.method,
+      path: query ? `${upstreamPath}?${query}` : upstreamPath,
+      authority,
+      headers,
+      body: request.body,
+      timeoutMs: 0,
+      responseHeaders: plan.responseHeaders,
+      wantsTrailers: false,
+    }, rule.timeouts, false);
+  }
+
+  private handleGrpcRoute(request: DownstreamRequest, matched: GrpcRouteMatched, path: string, query: string): void {
+    const plan = request.connection.listener.grpcPlan(matched.rule);
+    const rule: GrpcRouteRule = matched.rule;
+    if (!plan) return this.respondGrpcError(request, GRPC_UNAVAILABLE, 'internal error: the matched rule has no plan');
+    if (rule.invalidBackendResponse) return this.respondGrpcError(request, rule.invalidBackendResponse.grpcStatus, 'the route has no valid backend');
+    const choice = plan.backends.next();
+    if (!choice || choice.kind === 'invalid') return this.respondGrpcError(request, GRPC_UNAVAILABLE, 'the route has no valid backend');
+    const attempts = choice.upstreams.attempts(this.deps.options.upstreamMaxAttempts);
+    if (attempts.length === 0) return this.respondGrpcError(request, GRPC_UNAVAILABLE, 'no healthy upstream: the backend has no ready endpoints');
+    const headers = this.upstreamHeaders(request);
+    if (plan.requestHeaders) applyHeaderEdits(headers, plan.requestHeaders);
+    void this.forward(request, attempts, choice, {
+      method: request.method,
+      path: query ? `${path}?${query}` : path,
+      authority: request.authority,
+      headers,
+      body: request.body,
+      timeoutMs: 0,
+      responseHeaders: plan.responseHeaders,
+      wantsTrailers: true,
+    }, undefined, true);
+  }
+
+  /** The client's headers for the backend: hop-by-hop removed, X-Forwarded-For/-Proto set. */
+  private upstreamHeaders(request: DownstreamRequest): HeaderMap {
+    const source = request.headers;
+    const nominated = connectionNominatedHeaders(source['connection']);
+    const headers: HeaderMap = {};
+    for (const name in source) {
+      if (HOP_BY_HOP_HEADERS.has(name) || name === 'host' || name === 'expect') continue;
+      if (nominated.length > 0 && nominated.includes(name)) continue;
+      headers[name] = source[name];
+    }
+    const previous = source['x-forwarded-for'];
+    const client = request.connection.clientAddress;
+    headers['x-forwarded-for'] = previous === undefined ? client : `${Array.isArray(previous) ? previous.join(', ') : previous}, ${client}`;
+    headers['x-forwarded-proto'] = request.connection.scheme;
+    return headers;
+  }
+
+  private async forward(
+    request: DownstreamRequest,
+    upstreams: HttpUpstream[],
+    choice: Extract<HttpBackendChoice, { kind: 'resolved' }>,
+    upstreamRequest: UpstreamRequest,
+    timeouts: HttpTimeouts | undefined,
+    grpc: boolean,
+  ): Promise<void> {
+    const listenerName = request.connection.listener.name;
+    const { sink } = request;
+    let cancelCurrent: ((reason: 'timeout' | 'client-gone') => void) | undefined;
+    let clientGone = false;
+    let timedOut = false;
+    sink.onClientGone(() => {
+      clientGone = true;
+      cancelCurrent?.('client-gone');
+    });
+    // HTTPRouteTimeouts: `request` bounds the whole exchange, `backendRequest` each attempt.
+    const requestMs = timeouts?.requestMs ?? 0;
+    const overall = requestMs > 0 ? setTimeout(() => ((timedOut = true), cancelCurrent?.('timeout')), requestMs) : undefined;
+    upstreamRequest.timeoutMs = timeouts?.backendRequestMs ?? 0;
+    // Bodies can be replayed only while nothing has read them: connect failures move on to
+    // the next endpoint. A bodiless idempotent request whose pooled connection the backend
+    // had just closed (the keep-alive race: reset before any answer) is sent once more.
+    let outcome: AttemptOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
+    let resendAllowed = upstreamRequest.body === null && IDEMPOTENT_METHODS.has(upstreamRequest.method);
+    const onCancel = (cancel: (reason: 'timeout' | 'client-gone') => void): void => {
+      cancelCurrent = cancel;
+    };
+    try {
+      for (let i = 0; i < upstreams.length && !clientGone && !timedOut; i++) {
+        const upstream = upstreams[i]!;
+        outcome = upstream.protocol === 'HTTP/2' ? await sendHttp2(upstream, sink, upstreamRequest, onCancel) : await sendHttp1(upstream, sink, upstreamRequest, onCancel);
+        cancelCurrent = undefined;
+        if (outcome.kind === 'failed' && resendAllowed && !sink.headersSent && KEEP_ALIVE_RACE_CODES.has(outcome.code) && !clientGone && !timedOut) {
+          resendAllowed = false;
+          this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
+          i--; // the same endpoint: a fresh connection will be used
+          continue;
+        }
+        if (outcome.kind !== 'not-sent') break;
+        this.deps.metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
+      }
+    } finally {
+      if (overall) clearTimeout(overall);
+    }
+    if (timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
+    this.finish(request, outcome, choice, grpc);
+  }
+
+  private finish(request: DownstreamRequest, outcome: AttemptOutcome, choice: Extract<HttpBackendChoice, { kind: 'resolved' }>, grpc: boolean): void {
+    const { sink } = request;
+    const listenerName = request.connection.listener.name;
+    switch (outcome.kind) {
+      case 'completed':
+        return this.logAccess(request, choice.backend.name);
+      case 'client-gone':
+        return this.logAccess(request, choice.backend.name);
+      case 'timeout':
+        this.deps.metrics.upstreamFailures.inc([listenerName, 'timeout']);
+        if (sink.headersSent) return sink.abort();
+        if (grpc) return this.respondGrpcError(request, GRPC_DEADLINE_EXCEEDED, 'upstream request timeout');
+        return this.respondJson(request, 504, { message: 'upstream request timeout', backend: choice.backend.name });
+      case 'not-sent':
+        if (grpc) return this.respondGrpcError(request, GRPC_UNAVAILABLE, 'no healthy upstream: no endpoint accepted the connection');
+        return this.respondJson(request, 503, { message: 'no healthy upstream: no endpoint accepted the connection', backend: choice.backend.name });
+      case 'failed':
+        this.deps.metrics.upstreamFailures.inc([listenerName, `response-${outcome.code.toLowerCase()}`]);
+        if (sink.headersSent) return sink.abort();
+        if (grpc) return this.respondGrpcError(request, GRPC_UNAVAILABLE, 'upstream connection failed before answering');
+        return this.respondJson(request, 502, { message: 'bad gateway: the backend failed before answering', backend: choice.backend.name });
+    }
+  }
+
+  private respondJson(request: DownstreamRequest, status: number, body: Record<string, unknown>, edits?: HeaderEdits): void {
+    const payload = Buffer.from(JSON.stringify(body));
+    const headers: HeaderMap = { ...JSON_HEADERS, 'content-length': String(payload.length) };
+    if (edits) applyHeaderEdits(headers, edits);
+    this.respondDirect(request, status, headers, request.method === 'HEAD' ? undefined : payload);
+  }
+
+  private respondDirect(request: DownstreamRequest, status: number, headers: HeaderMap, body?: Buffer): void {
+    const { sink } = request;
+    if (sink.headersSent) return sink.abort();
+    // The request body is not wanted: drain it so an HTTP/1.1 connection stays usable.
+    request.body?.resume();
+    try {
+      sink.start(status, headers, { endStream: body === undefined });
+      if (body !== undefined) {
+        sink.write(body);
+        sink.end();
+      }
+    } catch {
+      sink.abort();
+    }
+    this.logAccess(request, undefined);
+  }
+
+  /** gRPC errors are trailers-only answers: HTTP 200 with grpc-status (gRPC over HTTP/2 spec). */
+  private respondGrpcError(request: DownstreamRequest, grpcStatus: number, message: string): void {
+    const { sink } = request;
+    if (sink.headersSent) return sink.abort();
+    request.body?.resume();
+    try {
+      sink.start(200, { 'content-type': 'application/grpc', 'grpc-status': String(grpcStatus), 'grpc-message': encodeURIComponent(message) }, { endStream: true });
+    } catch {
+      sink.abort();
+    }
+    this.logAccess(request, undefined);
+  }
+
+  private logAccess(request: DownstreamRequest, backend: string | undefined): void {
+    const log = this.deps.accessLog;
+    if (!log) return;
+    log.info('request', {
+      listener: request.connection.listener.name,
+      client: request.connection.clientAddress,
+      protocol: request.protocol,
+      method: request.method,
+      host: request.authority,
+      path: splitTarget(request.target).path,
+      status: request.sink.status,
+      backend,
+      durationMs: Math.round((performance.now() - request.startedAt) * 10) / 10,
+    });
+  }
+}
+
+/** `/a/b?x=1` → path `/a/b`, query `x=1`. Absolute-form targets (`http://h/p`) keep only path and query. */
+export function splitTarget(target: string): { path: string; query: string } {
+  let pathAndQuery = target;
+  if (!target.startsWith('/')) {
+    const schemeEnd = target.indexOf('://');
+    if (schemeEnd !== -1) {
+      const slash = target.indexOf('/', schemeEnd + 3);
+      pathAndQuery = slash === -1 ? '/' : target.slice(slash);
+    }
+  }
+  const question = pathAndQuery.indexOf('?');
+  return question === -1 ? { path: pathAndQuery, query: '' } : { path: pathAndQuery.slice(0, question), query: pathAndQuery.slice(question + 1) };
+}

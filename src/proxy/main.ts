@@ -1,0 +1,173 @@
+// The Portcullis proxy process:
+//
+//   node dist/src/proxy/main.js --admin 127.0.0.1:19000 [--workers N] [flags]
+//
+// It starts with no listeners; the controller PUTs the IR to the admin API (loopback
+// only) and the proxy binds what the IR lists. `--workers 1` serves from this process;
+// N > 1 forks N node:cluster workers that share the listening sockets, the primary
+// keeping only the admin API.
+import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { createLogger, type Logger } from '../lib/log.js';
+import { createAdminServer } from './admin-api.js';
+import { ConfigController, LocalDataPlaneGroup, type DataPlaneGroup } from './config-controller.js';
+import { DataPlane } from './data-plane.js';
+import { HttpForwarder } from './http-forwarder.js';
+import { ControlMetrics, ProxyMetrics } from './metrics.js';
+import { DEFAULT_PROXY_OPTIONS, type ProxyOptions } from './proxy-options.js';
+import { runWorker, WorkerPool } from './workers.js';
+
+const USAGE = `Usage: node dist/src/proxy/main.js [flags]
+
+  --admin HOST:PORT                 admin API address, loopback only (default 127.0.0.1:19000; port 0 picks one)
+  --workers N                       worker processes sharing the listeners (default: number of cores; 1 = no workers)
+  --scheduling rr|none              how node:cluster spreads connections over workers (default rr)
+  --access-log                      one JSON line per HTTP request on stderr
+  --client-hello-timeout-ms MS      (default ${DEFAULT_PROXY_OPTIONS.clientHelloTimeoutMs})
+  --handshake-timeout-ms MS         (default ${DEFAULT_PROXY_OPTIONS.handshakeTimeoutMs})
+  --first-bytes-timeout-ms MS       plain HTTP ports (default ${DEFAULT_PROXY_OPTIONS.firstBytesTimeoutMs})
+  --headers-timeout-ms MS           HTTP/1.1 request headers (default ${DEFAULT_PROXY_OPTIONS.headersTimeoutMs})
+  --keep-alive-timeout-ms MS        (default ${DEFAULT_PROXY_OPTIONS.keepAliveTimeoutMs})
+  --max-header-size BYTES           (default ${DEFAULT_PROXY_OPTIONS.maxHeaderSize})
+  --upstream-connect-timeout-ms MS  (default ${DEFAULT_PROXY_OPTIONS.upstreamConnectTimeoutMs})
+  --stream-idle-timeout-ms MS       TCP/passthrough streams, 0 = none (default ${DEFAULT_PROXY_OPTIONS.streamIdleTimeoutMs})
+  --help
+`;
+
+const NUMBER_FLAGS = {
+  'client-hello-timeout-ms': 'clientHelloTimeoutMs',
+  'handshake-timeout-ms': 'handshakeTimeoutMs',
+  'first-bytes-timeout-ms': 'firstBytesTimeoutMs',
+  'headers-timeout-ms': 'headersTimeoutMs',
+  'keep-alive-timeout-ms': 'keepAliveTimeoutMs',
+  'max-header-size': 'maxHeaderSize',
+  'upstream-connect-timeout-ms': 'upstreamConnectTimeoutMs',
+  'stream-idle-timeout-ms': 'streamIdleTimeoutMs',
+} as const satisfies Record<string, keyof ProxyOptions>;
+
+interface CommandLine {
+  adminHost: string;
+  adminPort: number;
+  workers: number;
+  scheduling: 'rr' | 'none';
+  options: ProxyOptions;
+}
+
+class UsageError extends Error {}
+
+function parseCommandLine(argv: string[]): CommandLine | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      admin: { type: 'string', default: '127.0.0.1:19000' },
+      workers: { type: 'string' },
+      scheduling: { type: 'string', default: 'rr' },
+      'access-log': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+      ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const admin = String(values.admin);
+  const colon = admin.lastIndexOf(':');
+  const adminHost = admin.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const adminPort = Number(admin.slice(colon + 1));
+  if (colon === -1 || !Number.isInteger(adminPort) || adminPort < 0 || adminPort > 65535) throw new UsageError(`--admin must be HOST:PORT, got ${admin}`);
+  if (!isLoopback(adminHost)) throw new UsageError(`--admin must be a loopback address (127.0.0.0/8 or ::1): the admin API accepts whole configurations with private keys; got ${adminHost}`);
+  const workers = values.workers === undefined ? Math.max(1, os.availableParallelism()) : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`--workers must be an integer from 1 to 256, got ${String(values.workers)}`);
+  const scheduling = values.scheduling;
+  if (scheduling !== 'rr' && scheduling !== 'none') throw new UsageError(`--scheduling must be rr or none, got ${String(scheduling)}`);
+  const options: ProxyOptions = { ...DEFAULT_PROXY_OPTIONS, accessLog: values['access-log'] === true };
+  for (const [flag, key] of Object.entries(NUMBER_FLAGS)) {
+    const raw = (values as Record<string, unknown>)[flag];
+    if (raw === undefined) continue;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0) throw new UsageError(`--${flag} must be a non-negative integer, got ${String(raw)}`);
+    options[key] = value;
+  }
+  return { adminHost, adminPort, workers, scheduling, options };
+}
+
+function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+function createProcessDataPlane(options: ProxyOptions, log: Logger): DataPlane {
+  const metrics = new ProxyMetrics();
+  const forwarder = new HttpForwarder({ options, metrics, accessLog: options.accessLog ? createLogger('access') : undefined });
+  return new DataPlane({ options, metrics, log, forwarder });
+}
+
+async function startPrimary(commandLine: CommandLine, log: Logger): Promise<void> {
+  const ticketKeys = randomBytes(48);
+  let group: DataPlaneGroup;
+  let stopGroup: () => void;
+  if (commandLine.workers === 1) {
+    const dataPlane = createProcessDataPlane({ ...commandLine.options, ticketKeys }, log);
+    group = new LocalDataPlaneGroup(dataPlane);
+    stopGroup = () => dataPlane.close();
+  } else {
+    cluster.schedulingPolicy = commandLine.scheduling === 'none' ? cluster.SCHED_NONE : cluster.SCHED_RR;
+    const pool = new WorkerPool({ count: commandLine.workers, ticketKeys, log });
+    await pool.start();
+    group = pool;
+    stopGroup = () => pool.stop();
+  }
+  const controlMetrics = new ControlMetrics();
+  const controller = new ConfigController(group, controlMetrics, log);
+  const admin = createAdminServer({ controller, group, controlMetrics, log });
+  await new Promise<void>((resolve, reject) => {
+    admin.once('error', reject);
+    admin.listen({ host: commandLine.adminHost, port: commandLine.adminPort }, () => resolve());
+  });
+  const address = admin.address();
+  const port = typeof address === 'object' && address ? address.port : commandLine.adminPort;
+  log.info('proxy admin API listening', { admin: `${commandLine.adminHost}:${port}`, adminPort: port, workers: commandLine.workers, pid: process.pid });
+
+  const shutdown = (signal: string): void => {
+    log.info('proxy stopping', { signal });
+    admin.close();
+    stopGroup();
+    // Open connections get a moment to finish; then the process goes regardless.
+    setTimeout(() => process.exit(0), 1_000).unref();
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+function main(): void {
+  const log = createLogger('proxy', cluster.isWorker ? { worker: cluster.worker?.id } : {});
+  // Last line of defence: a bug in one connection's handling must not take down every other connection.
+  process.on('uncaughtException', (error) => log.error('uncaught exception (connection dropped, process continues)', { error, stack: error.stack }));
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: reason }));
+
+  let commandLine: CommandLine | 'help';
+  try {
+    commandLine = parseCommandLine(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (commandLine === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (cluster.isWorker) {
+    const options = commandLine.options;
+    runWorker((ticketKeys) => createProcessDataPlane({ ...options, ticketKeys }, log), log);
+    return;
+  }
+  startPrimary(commandLine, log).catch((error: unknown) => {
+    log.error('proxy failed to start', { error });
+    process.exit(1);
+  });
+}
+
+main();

@@ -1,0 +1,116 @@
+// Every connection on an HTTPS or TLS port starts here: read the ClientHello (bounded,
+// timed, without decrypting), choose what the hello asks for (certificate-selection.ts),
+// then pass it through to a TLSRoute backend or terminate it and serve HTTP or a TCP
+// stream inside. So HTTPS termination and TLS passthrough share one port, split by SNI.
+//
+// Refusals close the connection with a TLS alert where one fits (RFC 8446 §6.2):
+// an SNI no block serves → unrecognized_name (RFC 6066 §3); no SNI where one is needed
+// → missing_extension (RFC 8446 §9.2); anything that is not a ClientHello → no answer
+// (plain HTTP gets a 400 in plain HTTP, as nginx does). A counter says why.
+import type { Socket } from 'node:net';
+import { readClientHello } from './clienthello-reader.js';
+import type { RuntimeListener } from './config-state.js';
+import { selectTlsAction, type TlsRefusalReason } from './certificate-selection.js';
+import type { DataPlaneContext } from './data-plane-context.js';
+import { HttpFrontend } from './http-frontend.js';
+import { passThrough } from './passthrough.js';
+import { forwardTerminatedStream } from './tcp-proxy.js';
+import { terminateTls } from './termination.js';
+
+/** TLS alert descriptions (RFC 8446 §6.2, RFC 6066 §3). */
+const Alert = {
+  handshakeFailure: 40,
+  internalError: 80,
+  missingExtension: 109,
+  unrecognizedName: 112,
+} as const;
+
+/** A fatal alert record: content type 21, TLS 1.2 record version, length 2, level fatal (2), description. */
+function alertRecord(description: number): Buffer {
+  return Buffer.from([21, 0x03, 0x03, 0x00, 0x02, 2, description]);
+}
+
+const REFUSAL_ALERTS: Record<TlsRefusalReason, number> = {
+  'unknown-server-name': Alert.unrecognizedName,
+  'no-passthrough-route': Alert.unrecognizedName,
+  'server-name-required': Alert.missingExtension,
+  'no-certificate': Alert.internalError,
+};
+
+const PLAIN_HTTP_ON_TLS_PORT = Buffer.from(
+  'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 71\r\n\r\n{"message":"this port speaks TLS: a plain HTTP request was sent to it"}',
+);
+
+/**
+ * Sends `finalBytes` (if any) and closes. Unread input is drained meanwhile, so the
+ * close is a FIN, not an RST that could make the peer drop our last bytes; a peer that
+ * never closes its side is cut off after `lingerMs`.
+ */
+export function closeWith(socket: Socket, finalBytes: Buffer | undefined, lingerMs = 1_000): void {
+  if (socket.destroyed) return;
+  const timer = setTimeout(() => socket.destroy(), lingerMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  socket.on('data', () => {});
+  socket.resume();
+  if (finalBytes) socket.end(finalBytes);
+  else socket.end();
+}
+
+export async function handleTlsConnection(listener: RuntimeListener, socket: Socket, context: DataPlaneContext): Promise<void> {
+  const dispatch = listener.tlsDispatch;
+  if (!dispatch) {
+    context.metrics.connectionsRejected.inc([listener.name, 'no-tls-config']);
+    socket.destroy();
+    return;
+  }
+  const { options, metrics } = context;
+  const read = await readClientHello(socket, { timeoutMs: options.clientHelloTimeoutMs, maxBytes: options.clientHelloMaxBytes });
+
+  if (read.kind === 'interrupted') {
+    metrics.tlsHandshakeFailures.inc([listener.name, `clienthello-${read.reason}`]);
+    socket.destroy();
+    return;
+  }
+  if (read.kind === 'invalid') {
+    metrics.tlsHandshakeFailures.inc([listener.name, `clienthello-${read.reason}`]);
+    if (read.reason === 'http') closeWith(socket, PLAIN_HTTP_ON_TLS_PORT);
+    else socket.destroy();
+    return;
+  }
+
+  const hello = read.hello;
+  const action = selectTlsAction(dispatch, hello);
+  switch (action.kind) {
+    case 'refuse':
+      metrics.tlsHandshakeFailures.inc([listener.name, action.reason]);
+      closeWith(socket, alertRecord(REFUSAL_ALERTS[action.reason] ?? Alert.handshakeFailure));
+      return;
+    case 'passthrough':
+      passThrough(listener, socket, read.buffered, action.route, context);
+      return;
+    case 'terminate':
+      break;
+  }
+
+  const secureContext = listener.secureContextOf(action.certificate);
+  if (!secureContext) {
+    metrics.tlsHandshakeFailures.inc([listener.name, 'no-certificate']);
+    closeWith(socket, alertRecord(Alert.internalError));
+    return;
+  }
+  const terminated = await terminateTls(socket, read.buffered, secureContext, action.alpnProtocols, options.handshakeTimeoutMs);
+  if (!terminated.ok) {
+    metrics.tlsHandshakeFailures.inc([listener.name, terminated.reason]);
+    socket.destroy();
+    return;
+  }
+  metrics.tlsHandshakes.inc([listener.name, 'terminate']);
+  const tlsSocket = terminated.socket;
+  const tls = { serverBlock: action.block.id, serverName: hello.serverName };
+  if (action.block.protocol === 'HTTPS') {
+    HttpFrontend.of(listener, context).acceptTls(tlsSocket, { listener, clientAddress: socket.remoteAddress ?? '', scheme: 'https', tls });
+    return;
+  }
+  forwardTerminatedStream(listener, tlsSocket, action.block.id, hello.serverName, context);
+}

@@ -1,0 +1,276 @@
+// Bad input against the real proxy: whatever a client sends (or does not send), the
+// connection is closed — never a hang, never a crash — a counter says why, and every
+// other connection keeps being served. Timeouts are shortened by flags so the suite is quick.
+import { expect } from 'chai';
+import http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import { Client } from 'undici';
+import { clientHelloMessage, extension, frameRecords, typicalHello } from './clienthello-builder.js';
+import { captureClientHello, nodeWithoutServerName } from './clienthello-capture.js';
+import {
+  closeAllBackends,
+  config,
+  freePort,
+  httpBackend,
+  httpRoute,
+  listener,
+  loopbackAddress,
+  passthroughBlock,
+  plainBlock,
+  rawExchange,
+  routeSource,
+  rule,
+  startHttpBackend,
+  startProxy,
+  startTlsEchoBackend,
+  stopAllProxies,
+  streamBackend,
+  terminateBlock,
+  testPki,
+  tlsCertificate,
+  waitFor,
+  type RunningProxy,
+  type TestPki,
+} from './proxy-harness.js';
+
+describe('proxy: hostile and broken clients', function () {
+  this.timeout(15_000);
+  let proxy: RunningProxy;
+  let pki: TestPki;
+  let address: string;
+  let httpsPort: number;
+  let httpPort: number;
+  let passthroughPort: number;
+
+  before(async function () {
+    this.timeout(30_000);
+    pki = await testPki();
+    address = loopbackAddress();
+    [httpsPort, httpPort, passthroughPort] = await Promise.all([freePort(address), freePort(address), freePort(address)]);
+    const echo = await startHttpBackend(address, 'echo-1');
+    const tlsEcho = await startTlsEchoBackend(address, 'tlsecho-1', pki.demoRsa);
+    proxy = await startProxy([
+      '--client-hello-timeout-ms', '300',
+      '--handshake-timeout-ms', '800',
+      '--first-bytes-timeout-ms', '300',
+      '--headers-timeout-ms', '500',
+      '--max-header-size', '4096',
+    ]);
+    const answer = await proxy.put(
+      config('v1', [
+        listener('https', address, httpsPort, 'HTTPS', [terminateBlock('demo', 'demo.example.com', [tlsCertificate('demo', pki.demoEcdsa)])], {
+          httpRoutes: [httpRoute('demo', 'demo', [], [rule({ backends: [httpBackend('echo', [echo])] })])],
+        }),
+        listener('http', address, httpPort, 'HTTP', [plainBlock('plain', 'HTTP')], {
+          httpRoutes: [httpRoute('plain', 'plain', [], [rule({ backends: [httpBackend('echo', [echo])] })])],
+        }),
+        listener('passthrough', address, passthroughPort, 'TLS', [passthroughBlock('pt', 'demo.example.com')], {
+          tlsPassthrough: [{ source: routeSource('pt', 'TLSRoute'), serverBlock: 'pt', hostnames: [], backends: [streamBackend('tlsecho', [tlsEcho])] }],
+        }),
+      ]),
+    );
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+  });
+
+  after(async () => {
+    await stopAllProxies();
+    await closeAllBackends();
+  });
+
+  async function failureCount(listenerName: string, reason: string): Promise<number> {
+    return (await proxy.metrics()).get(`portcullis_tls_handshake_failures_total{listener="${listenerName}",reason="${reason}"}`) ?? 0;
+  }
+
+  const TLS_CASES: { name: string; bytes: () => Promise<Buffer | undefined> | Buffer | undefined; reason: string; halfClose?: boolean }[] = [
+    { name: 'garbage instead of a ClientHello', bytes: () => Buffer.from('\x16\x00garbage garbage garbage garbage', 'latin1'), reason: 'clienthello-not-tls' },
+    { name: 'an SSLv2-style hello', bytes: () => Buffer.from([0x80, 0x2e, 0x01, 0x00, 0x02, 0x00, 0x15, 0x00, 0x00, 0x00, 0x10, 0x07, 0x00, 0xc0]), reason: 'clienthello-sslv2' },
+    { name: 'an oversized hello (beyond 16 KiB)', bytes: () => frameRecords(clientHelloMessage({ extensions: [extension(0xffaa, Buffer.alloc(20_000))] }), [16_000, 16_000]), reason: 'clienthello-too-large' },
+    { name: 'a truncated hello, then silence', bytes: () => typicalHello('demo.example.com').subarray(0, 40), reason: 'clienthello-timeout' },
+    { name: 'a truncated hello, then FIN', bytes: () => typicalHello('demo.example.com').subarray(0, 40), reason: 'clienthello-eof', halfClose: true },
+    { name: 'nothing at all (silent client)', bytes: () => undefined, reason: 'clienthello-timeout' },
+    // A real client's hello (no SNI: the default block terminates), then silence mid-handshake.
+    { name: 'a real hello, then no handshake', bytes: () => captureClientHello(nodeWithoutServerName), reason: 'handshake-timeout' },
+  ];
+
+  for (const testCase of TLS_CASES) {
+    it(`TLS port, ${testCase.name}: closed, counted as ${testCase.reason}`, async () => {
+      const before = await failureCount('https', testCase.reason);
+      const bytes = await testCase.bytes();
+      const result = await (testCase.halfClose ? halfClosedExchange(address, httpsPort, bytes!) : rawExchange(address, httpsPort, bytes, 4_000));
+      expect(result.ended, `received ${result.received.length} bytes`).to.not.equal('timeout');
+      await waitFor(`${testCase.reason} counted`, async () => ((await failureCount('https', testCase.reason)) > before ? true : undefined), 2_000);
+    });
+  }
+
+  it('TLS port, a well-formed hello the TLS library cannot serve: closed with an alert, counted as handshake-*', async () => {
+    const result = await rawExchange(address, httpsPort, typicalHello('demo.example.com'), 4_000);
+    expect(result.ended).to.not.equal('timeout');
+    expect(result.received[0], 'a TLS alert record').to.equal(21);
+    const metrics = await proxy.metrics();
+    const failures = [...metrics].filter(([name, value]) => name.startsWith('portcullis_tls_handshake_failures_total{listener="https",reason="handshake-') && value > 0);
+    expect(failures.map(([name]) => name)).to.not.have.length(0);
+  });
+
+  it('plain HTTP sent to a TLS port gets a plain 400 and a close', async () => {
+    const result = await rawExchange(address, httpsPort, Buffer.from('GET / HTTP/1.1\r\nHost: demo.example.com\r\n\r\n'));
+    expect(result.received.toString('latin1')).to.match(/^HTTP\/1\.1 400 Bad Request/);
+    expect(result.ended).to.equal('eof');
+    expect(await failureCount('https', 'clienthello-http')).to.be.at.least(1);
+  });
+
+  it('slow headers (slowloris) on an HTTP port: 408 and closed after headersTimeout', async () => {
+    const result = await rawExchange(address, httpPort, Buffer.from('GET / HTTP/1.1\r\nHost: a\r\nX-Slow: '), 4_000);
+    expect(result.ended).to.not.equal('timeout');
+    expect(result.elapsedMs).to.be.lessThan(2_500);
+    expect(result.received.toString('latin1')).to.match(/^HTTP\/1\.1 408/);
+    const metrics = await proxy.metrics();
+    expect(metrics.get('portcullis_http_client_errors_total{listener="http",reason="headers-timeout"}')).to.be.at.least(1);
+  });
+
+  it('a header flood gets 431 (maxHeaderSize), HTTP and HTTPS', async () => {
+    const big = 'a'.repeat(8_000);
+    const plain = await rawExchange(address, httpPort, Buffer.from(`GET / HTTP/1.1\r\nHost: a\r\nX-Big: ${big}\r\n\r\n`));
+    expect(plain.received.toString('latin1')).to.match(/^HTTP\/1\.1 431/);
+    const client = new Client(`https://${address}:${httpsPort}`, { connect: { ca: pki.ca.certPem, servername: 'demo.example.com' } });
+    try {
+      const response = await client.request({ path: '/', method: 'GET', headers: { host: 'demo.example.com', 'x-big': big } });
+      expect(response.statusCode).to.equal(431);
+      await response.body.dump();
+    } catch (error) {
+      // undici may see the close before the status line: either way the request was refused.
+      expect((error as Error).message).to.match(/closed|reset|socket/i);
+    } finally {
+      await client.close();
+    }
+    const metrics = await proxy.metrics();
+    expect(metrics.get('portcullis_http_client_errors_total{listener="http",reason="header-overflow"}')).to.be.at.least(1);
+  });
+
+  it('garbage on a plain HTTP port gets 400; silence is cut after the first-bytes timeout', async () => {
+    const garbage = await rawExchange(address, httpPort, Buffer.from('\x00\x01\x02 not http at all\r\n\r\n', 'latin1'));
+    expect(garbage.received.toString('latin1')).to.match(/^HTTP\/1\.1 400/);
+    const silent = await rawExchange(address, httpPort, undefined, 3_000);
+    expect(silent.ended).to.not.equal('timeout');
+    expect(silent.elapsedMs).to.be.lessThan(2_000);
+  });
+
+  it('resets at every stage: no crash, no leaked connection', async () => {
+    const resetAfter = (port: number, bytes: Buffer | undefined, delayMs: number) =>
+      new Promise<void>((resolve) => {
+        const socket = net.connect({ host: address, port }, () => {
+          if (bytes) socket.write(bytes);
+          setTimeout(() => {
+            socket.resetAndDestroy();
+            resolve();
+          }, delayMs);
+        });
+        socket.on('error', () => resolve());
+      });
+    await Promise.all([
+      resetAfter(httpsPort, undefined, 5),
+      resetAfter(httpsPort, typicalHello('demo.example.com').subarray(0, 30), 5),
+      resetAfter(httpsPort, typicalHello('demo.example.com'), 20),
+      resetAfter(passthroughPort, typicalHello('demo.example.com'), 30),
+      resetAfter(httpPort, Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n'), 5),
+      resetAfter(httpPort, Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), 5),
+    ]);
+    // A random storm, concurrently.
+    const storm = Array.from({ length: 40 }, (_, i) => {
+      const bytes = Buffer.alloc(1 + (i * 37) % 300);
+      for (let j = 0; j < bytes.length; j++) bytes[j] = (i * 131 + j * 17) & 0xff;
+      return rawExchange(address, [httpsPort, httpPort, passthroughPort][i % 3]!, bytes, 3_000);
+    });
+    const results = await Promise.all(storm);
+    expect(results.filter((r) => r.ended === 'timeout')).to.have.length(0);
+    await waitFor(
+      'every hostile connection to be closed',
+      async () => {
+        const metrics = await proxy.metrics();
+        const active = ['https', 'http', 'passthrough'].map((name) => metrics.get(`portcullis_connections_active{listener="${name}"}`) ?? 0);
+        return active.every((n) => n === 0) ? true : undefined;
+      },
+      3_000,
+    );
+  });
+
+  it('half-closes at every stage (plain and TLS, HTTP/1.1 and HTTP/2) leave no connection open', async () => {
+    const plainThenFin = (bytes: string) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect({ host: address, port: httpPort, allowHalfOpen: true }, () => socket.end(bytes));
+        let received = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => (received += chunk));
+        socket.on('close', () => resolve(received));
+        socket.on('error', () => {});
+      });
+    const tlsThenFin = (alpn: string, bytes: string) =>
+      new Promise<string>((resolve) => {
+        // A half-open TCP socket under the TLS one, so end() sends close_notify + FIN and keeps reading.
+        const raw = net.connect({ host: address, port: httpsPort, allowHalfOpen: true });
+        const socket = tls.connect({ socket: raw, servername: 'demo.example.com', ca: pki.ca.certPem, ALPNProtocols: [alpn] }, () => socket.end(bytes));
+        let received = '';
+        socket.setEncoding('latin1');
+        socket.on('data', (chunk: string) => (received += chunk));
+        socket.on('close', () => resolve(received));
+        socket.on('error', () => {});
+      });
+    const answers = await Promise.all([
+      plainThenFin('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+      plainThenFin('PRI * HTTP/2.0\r\n'),
+      plainThenFin('GET / HTTP/1.1\r\nHost: a\r\n'),
+      plainThenFin('GET / HTTP/1.1\r\nHost: a\r\n\r\n'),
+      tlsThenFin('h2', ''),
+      tlsThenFin('h2', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'),
+      tlsThenFin('http/1.1', ''),
+      tlsThenFin('http/1.1', 'GET / HTTP/1.1\r\nHost: demo.example.com\r\n\r\n'),
+    ]);
+    // A complete request followed by FIN is still answered (like nginx), then closed.
+    expect(answers[3]).to.match(/^HTTP\/1\.1 200[\s\S]*Running on Pod echo-1\.\n$/);
+    expect(answers[7]).to.match(/^HTTP\/1\.1 200[\s\S]*Running on Pod echo-1\.\n$/);
+    await waitFor(
+      'every half-closed connection to be closed',
+      async () => {
+        const metrics = await proxy.metrics();
+        return ['https', 'http'].every((name) => (metrics.get(`portcullis_connections_active{listener="${name}"}`) ?? 0) === 0) ? true : undefined;
+      },
+      3_000,
+    );
+  });
+
+  it('after all that, the proxy is alive and serves', async () => {
+    expect(proxy.child.exitCode).to.equal(null);
+    const text = await new Promise<string>((resolve, reject) => {
+      http.get({ host: address, port: httpPort, path: '/', agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+    expect(text).to.equal('Running on Pod echo-1.\n');
+    expect(proxy.logs.filter((line) => line.level === 'error'), JSON.stringify(proxy.logs.filter((line) => line.level === 'error'))).to.have.length(0);
+  });
+});
+
+/** Writes `bytes`, half-closes, and reports how the proxy ended the connection. */
+function halfClosedExchange(host: string, port: number, bytes: Buffer): Promise<{ received: Buffer; ended: 'eof' | 'reset' | 'timeout'; elapsedMs: number }> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const chunks: Buffer[] = [];
+    const socket = net.connect({ host, port, allowHalfOpen: true });
+    let done = false;
+    const finish = (ended: 'eof' | 'reset' | 'timeout') => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ received: Buffer.concat(chunks), ended, elapsedMs: Date.now() - started });
+    };
+    const timer = setTimeout(() => finish('timeout'), 3_000);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('end', () => finish('eof'));
+    socket.on('error', () => finish('reset'));
+    socket.once('connect', () => socket.end(bytes));
+  });
+}

@@ -1,0 +1,116 @@
+// --workers N: node:cluster workers share the listening sockets; a PUT answers only
+// once every worker applied the config (or rolls all of them back); a worker that dies
+// is replaced and gets the serving config; metrics are summed over workers.
+import { expect } from 'chai';
+import net from 'node:net';
+import { Agent, request } from 'undici';
+import {
+  closeAllBackends,
+  config,
+  freePort,
+  httpBackend,
+  httpRoute,
+  listener,
+  loopbackAddress,
+  plainBlock,
+  rule,
+  startHttpBackend,
+  startProxy,
+  stopAllProxies,
+  terminateBlock,
+  testPki,
+  tlsCertificate,
+  waitFor,
+  type HttpBackendServer,
+  type RunningProxy,
+  type TestPki,
+} from './proxy-harness.js';
+
+describe('proxy: --workers 2 (node:cluster)', function () {
+  this.timeout(20_000);
+  let proxy: RunningProxy;
+  let pki: TestPki;
+  let echo: HttpBackendServer;
+  let address: string;
+  let httpsPort: number;
+  let agent: Agent;
+
+  const v1 = () =>
+    config('v1', [
+      listener('https', address, httpsPort, 'HTTPS', [terminateBlock('demo', 'demo.example.com', [tlsCertificate('demo', pki.demoEcdsa)])], {
+        httpRoutes: [httpRoute('demo', 'demo', [], [rule({ backends: [httpBackend('echo', [echo])] })])],
+      }),
+    ]);
+
+  /** `count` requests, each on a new TLS connection so both workers take some. */
+  async function sendRequests(count: number): Promise<string[]> {
+    const answers: string[] = [];
+    for (let i = 0; i < count; i++) {
+      const response = await request(`https://${address}:${httpsPort}/`, { dispatcher: agent, headers: { host: 'demo.example.com' } });
+      answers.push(`${response.statusCode} ${await response.body.text()}`);
+    }
+    return answers;
+  }
+
+  function appliedBy(versionName: string): number[] {
+    return proxy.logs.filter((line) => line.msg === 'configuration applied' && line['version'] === versionName).map((line) => line['pid'] as number);
+  }
+
+  before(async function () {
+    this.timeout(30_000);
+    pki = await testPki();
+    address = loopbackAddress();
+    httpsPort = await freePort(address);
+    echo = await startHttpBackend(address, 'echo-1');
+    agent = new Agent({ connect: { ca: pki.ca.certPem, servername: 'demo.example.com' }, pipelining: 0 });
+    proxy = await startProxy(['--workers', '2']);
+  });
+
+  after(async () => {
+    await agent?.close();
+    await stopAllProxies();
+    await closeAllBackends();
+  });
+
+  it('applies a PUT on every worker before answering 200', async () => {
+    const answer = await proxy.put(v1());
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    expect(new Set(appliedBy('v1')).size).to.equal(2);
+    const answers = await sendRequests(20);
+    expect(answers.every((a) => a === '200 Running on Pod echo-1.\n'), answers.join('|')).to.equal(true);
+  });
+
+  it('sums metrics over workers', async () => {
+    const metrics = await proxy.metrics();
+    expect(metrics.get('portcullis_workers')).to.equal(2);
+    expect(metrics.get('portcullis_http_requests_total{listener="https",code="200"}')).to.be.at.least(20);
+    expect(metrics.get('portcullis_connections_accepted_total{listener="https"}')).to.be.at.least(20);
+  });
+
+  it('a bind failure on the workers rolls every worker back (409) and v1 keeps serving', async () => {
+    const blocker = net.createServer();
+    const blockedPort = await freePort(address);
+    await new Promise<void>((resolve) => blocker.listen(blockedPort, address, () => resolve()));
+    try {
+      const answer = await proxy.put(config('v2', [...v1().listeners, listener('blocked', address, blockedPort, 'HTTP', [plainBlock('plain', 'HTTP')])]));
+      expect(answer.status, JSON.stringify(answer.body)).to.equal(409);
+      expect(appliedBy('v2')).to.have.length(0);
+      expect(await sendRequests(4)).to.deep.equal(Array(4).fill('200 Running on Pod echo-1.\n'));
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('a worker that dies is replaced and gets the serving config', async () => {
+    const [victim] = appliedBy('v1');
+    process.kill(victim!, 'SIGKILL');
+    const replacement = await waitFor(
+      'a new worker to apply v1',
+      () => appliedBy('v1').find((pid) => pid !== victim && !appliedBy('v1').slice(0, 2).includes(pid)),
+      8_000,
+    );
+    expect(replacement).to.be.a('number');
+    expect(await sendRequests(10)).to.deep.equal(Array(10).fill('200 Running on Pod echo-1.\n'));
+    expect((await proxy.metrics()).get('portcullis_workers')).to.equal(2);
+  });
+});
