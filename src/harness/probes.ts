@@ -4,7 +4,7 @@
 // openssl s_client command lines.
 import { spawn } from 'node:child_process';
 import { connect, type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
-import { Agent, request } from 'undici';
+import https from 'node:https';
 
 export interface CertificateSummary {
   subject: string;
@@ -130,29 +130,39 @@ export interface HttpsResponse {
   body: string;
 }
 
-/** One HTTPS request on a fresh connection, SNI and Host chosen independently; the chain is verified against `ca`. */
-export async function httpsRequest(options: HttpsRequestOptions): Promise<HttpsResponse> {
-  const dispatcher = new Agent({
-    connect: {
-      ...(options.servername ? { servername: options.servername } : {}),
-      ca: options.ca,
-      rejectUnauthorized: Boolean(options.ca),
-      // Verify the chain; the name check is ours to make (SNI and Host may differ on purpose).
-      checkServerIdentity: () => undefined,
-    },
-    pipelining: 0,
+/**
+ * One HTTPS request on a fresh connection, SNI and Host chosen independently (node:https:
+ * undici derives the SNI from the Host header). The chain is verified against `ca`;
+ * the name check is left to the caller, since SNI and Host may differ on purpose.
+ */
+export function httpsRequest(options: HttpsRequestOptions): Promise<HttpsResponse> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      {
+        host: options.address,
+        port: options.port,
+        path: options.path,
+        method: 'GET',
+        agent: false,
+        servername: options.servername ?? '',
+        headers: { host: options.host ?? options.servername ?? options.address },
+        ca: options.ca,
+        rejectUnauthorized: Boolean(options.ca),
+        checkServerIdentity: () => undefined,
+        timeout: options.timeoutMs ?? 10_000,
+      },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
+        response.on('error', reject);
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`no answer from ${options.address}:${options.port} within ${options.timeoutMs ?? 10_000} ms`)));
+    request.on('error', reject);
+    request.end();
   });
-  try {
-    const response = await request(`https://${options.address}:${options.port}${options.path}`, {
-      dispatcher,
-      headers: { host: options.host ?? options.servername ?? options.address },
-      headersTimeout: options.timeoutMs ?? 10_000,
-      bodyTimeout: options.timeoutMs ?? 10_000,
-    });
-    return { status: response.statusCode, headers: response.headers, body: await response.body.text() };
-  } finally {
-    await dispatcher.close();
-  }
 }
 
 export interface CommandOutput {

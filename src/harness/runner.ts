@@ -9,6 +9,7 @@ import { waitFor } from '../lib/kube.js';
 import { startLocalCluster } from '../cluster/local/provider.js';
 import { controllerName as ourControllerName, type GatewayClass } from '../controller/gatewayapi-types.js';
 import { referenceTests } from '../../suites/reference/index.js';
+import { terminationTests } from '../../suites/termination/index.js';
 import type { ConformanceTest } from './conformance-test.js';
 import { addConformanceTests, missingFeatures } from './mocha-tests.js';
 import { parseTimeoutOverrides, type TimeoutConfig } from './timeouts.js';
@@ -62,7 +63,7 @@ export interface TestOutcome {
   failure?: string;
 }
 
-export const allTests: ConformanceTest[] = [...referenceTests];
+export const allTests: ConformanceTest[] = [...referenceTests, ...terminationTests];
 
 export function selectTests(tests: ConformanceTest[], options: Pick<ConformanceOptions, 'runTest' | 'skipTests'>): ConformanceTest[] {
   if (options.runTest) {

@@ -103,5 +103,24 @@ export function componentSpecs(config: LocalClusterConfig, paths: ClusterPaths, 
       args: ['--enable-source-maps', distEntry('src/cluster/local/node-agent/main.js'), paths.dir],
       stopGraceSeconds: 30,
     },
+    {
+      name: 'proxy',
+      command: process.execPath,
+      args: ['--enable-source-maps', distEntry('src/proxy/main.js'), '--admin', `127.0.0.1:${config.proxyAdminPort}`],
+      readyUrl: `http://127.0.0.1:${config.proxyAdminPort}/healthz`,
+      stopGraceSeconds: 10,
+    },
+    {
+      name: 'controller',
+      command: process.execPath,
+      args: [
+        '--enable-source-maps',
+        distEntry('src/controller/main.js'),
+        `--kubeconfig=${pki.kubeconfig('controller')}`,
+        `--proxy-admin=http://127.0.0.1:${config.proxyAdminPort}`,
+        `--gateway-cidr=${config.gatewayCIDR}`,
+      ],
+      stopGraceSeconds: 10,
+    },
   ];
 }

@@ -25,6 +25,7 @@ export const clientIdentities: ClientIdentity[] = [
   { name: 'admin', user: 'portcullis-admin', groups: ['system:masters'] },
   { name: 'kube-controller-manager', user: 'system:kube-controller-manager' },
   { name: 'node-agent', user: 'portcullis-node-agent', groups: ['system:masters'] },
+  { name: 'controller', user: 'portcullis-controller', groups: ['system:masters'] },
 ];
 
 export interface PkiFiles {

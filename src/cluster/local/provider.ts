@@ -5,8 +5,8 @@ import { existsSync, mkdirSync, openSync, closeSync, rmSync, readFileSync, write
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { PortcullisError, errorMessage } from '../../lib/errors.js';
-import { isNotFound, loadKubeConfig, rawGet, waitFor } from '../../lib/kube.js';
-import { distEntry, stateRoot } from '../../lib/paths.js';
+import { applyObjects, isNotFound, loadKubeConfig, parseManifests, rawGet, waitFor } from '../../lib/kube.js';
+import { distEntry, packageRoot, stateRoot } from '../../lib/paths.js';
 import { assertPortFree, commandExists, freePort, sleep } from '../../lib/process.js';
 import { defaultGatewayApiVersion, installGatewayApi, validateChannel, validateGatewayApiVersion } from '../gateway-api.js';
 import { clusterDirEnv, clusterProcesses, removeClusterNetwork, stopClusterProcesses, supervisorPid } from './cleanup.js';
@@ -135,6 +135,7 @@ async function newClusterConfig(name: string, options: LocalClusterOptions): Pro
     apiPort,
     etcdClientPort: await freePort(),
     etcdPeerPort: await freePort(),
+    proxyAdminPort: await freePort(),
     networkIndex: index,
     ...networkPlan(index),
     nodeName: `${name}-node`,
@@ -154,6 +155,7 @@ async function reusePorts(config: LocalClusterConfig, options: LocalClusterOptio
     ...config,
     etcdClientPort: (await portIsFree(config.etcdClientPort)) ? config.etcdClientPort : await freePort(),
     etcdPeerPort: (await portIsFree(config.etcdPeerPort)) ? config.etcdPeerPort : await freePort(),
+    proxyAdminPort: (await portIsFree(config.proxyAdminPort)) ? config.proxyAdminPort : await freePort(),
   };
 }
 
@@ -212,6 +214,7 @@ async function waitUntilUsable(cluster: StartedLocalCluster, timeoutMs: number, 
   await waitFor({ what: 'kube-apiserver /readyz', timeoutMs: timeLeft() }, async () => ((await rawGet(kc, '/readyz', 2000)).status === 200 ? true : undefined));
   progress(`installing Gateway API ${config.gatewayApi.version} CRDs (${config.gatewayApi.channel} channel)`);
   await installGatewayApi(kc, config.gatewayApi.version, config.gatewayApi.channel, timeLeft());
+  await applyObjects(kc, parseManifests(readFileSync(join(packageRoot, 'manifests', 'local', 'portcullis.yaml'), 'utf8')));
   const core = kc.makeApiClient(CoreV1Api);
   progress('waiting for the node to be Ready and the default ServiceAccount');
   for (;;) {
