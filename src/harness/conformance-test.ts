@@ -3,7 +3,8 @@
 // on the context's helpers.
 import type { SuiteContext } from './context.js';
 
-export type Profile = 'GATEWAY-HTTP' | 'GATEWAY-TLS' | 'GATEWAY-GRPC';
+/** Upstream's profiles, and INGRESS for the Ingress tests (kept out of the ConformanceReport). */
+export type Profile = 'GATEWAY-HTTP' | 'GATEWAY-TLS' | 'GATEWAY-GRPC' | 'INGRESS';
 
 export interface ConformanceTest {
   shortName: string;

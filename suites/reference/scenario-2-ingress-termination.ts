@@ -9,8 +9,7 @@ export const scenario2: ConformanceTest = {
   description: 'an Ingress with spec.tls terminates TLS for its host and publishes its address',
   suite: 'reference',
   features: [],
-  profile: 'GATEWAY-HTTP',
-  extended: true,
+  profile: 'INGRESS',
   manifestDir: scenarioManifests,
   async test(ctx) {
     const certificate = await guideCertificate(ctx);

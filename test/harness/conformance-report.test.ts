@@ -134,4 +134,11 @@ describe('harness reporting: Gateway API ConformanceReport', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('leaves tests outside the Gateway API profiles (Ingress) out of the report', () => {
+    const ingress: TestResult = { ...passedTest, shortName: 'IngressTermination', profile: 'INGRESS' };
+    const report = buildConformanceReport(runOf([passedTest, ingress]));
+    expect(report.profiles.map((p) => p.name)).to.deep.equal(['GATEWAY-HTTP']);
+    expect(report.profiles[0]!.core.statistics).to.deep.equal({ Passed: 1, Skipped: 0, Failed: 0 });
+  });
 });

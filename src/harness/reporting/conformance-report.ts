@@ -110,7 +110,8 @@ export function rfc3339(iso: string): string {
 export function buildConformanceReport(run: RunResult): ConformanceReport {
   assertReportableRun(run);
   const tallies = new Map<ConformanceProfileName, { core: Tally; extended?: Tally }>();
-  for (const test of run.tests.filter(isCounted)) {
+  // Only Gateway API profiles belong in a ConformanceReport; our Ingress tests stay in JUnit and the summary.
+  for (const test of run.tests.filter(isCounted).filter((t) => t.profile.startsWith('GATEWAY-'))) {
     const entry = tallies.get(test.profile) ?? { core: emptyTally() };
     const tally = test.extended ? (entry.extended ??= emptyTally()) : entry.core;
     tally[test.state].push(test.shortName);
