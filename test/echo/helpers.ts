@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { X509Certificate } from 'node:crypto';
 import { Socket } from 'node:net';
 import { runCommand } from '../../src/lib/process.js';
+import { waitFor as waitUntil } from '../../src/lib/wait.js';
 
 export const echoMain = fileURLToPath(new URL('../../src/echo/main.js', import.meta.url));
 export const grpcEchoProto = fileURLToPath(new URL('../../../src/echo/grpcecho.proto', import.meta.url));
@@ -105,19 +106,9 @@ export async function killAllEchoes(): Promise<void> {
   );
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `; last error: ${(last as Error).message}` : ''}`);
+/** The library's waitFor, with this file's short signature. */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+  return waitUntil({ what, timeoutMs, intervalMs: 50 }, async () => probe());
 }
 
 export interface CertificatePair {

@@ -24,6 +24,7 @@ import type {
   TlsCertificate,
 } from '../../src/ir/types.js';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type KeyMaterial } from '../../src/lib/certs.js';
+import { waitFor as waitUntil } from '../../src/lib/wait.js';
 
 export const proxyMain = fileURLToPath(new URL('../../src/proxy/main.js', import.meta.url));
 
@@ -171,19 +172,9 @@ export async function stopAllProxies(): Promise<void> {
   await Promise.all([...running].map(stopChild));
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `; last error: ${(last as Error).message}` : ''}`);
+/** The library's waitFor, with this file's short signature. */
+export function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 5000): Promise<T> {
+  return waitUntil({ what, timeoutMs, intervalMs: 25 }, async () => probe());
 }
 
 // ---------------------------------------------------------------------------------
