@@ -10,6 +10,7 @@ import { startLocalCluster } from '../cluster/local/provider.js';
 import { controllerName as ourControllerName, type GatewayClass } from '../controller/gatewayapi-types.js';
 import { referenceTests } from '../../suites/reference/index.js';
 import { terminationTests } from '../../suites/termination/index.js';
+import { passthroughTests } from '../../suites/passthrough/index.js';
 import type { ConformanceTest } from './conformance-test.js';
 import { addConformanceTests, missingFeatures } from './mocha-tests.js';
 import { parseTimeoutOverrides, type TimeoutConfig } from './timeouts.js';
@@ -63,7 +64,7 @@ export interface TestOutcome {
   failure?: string;
 }
 
-export const allTests: ConformanceTest[] = [...referenceTests, ...terminationTests];
+export const allTests: ConformanceTest[] = [...referenceTests, ...terminationTests, ...passthroughTests];
 
 export function selectTests(tests: ConformanceTest[], options: Pick<ConformanceOptions, 'runTest' | 'skipTests'>): ConformanceTest[] {
   if (options.runTest) {
