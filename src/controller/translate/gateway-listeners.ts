@@ -20,6 +20,8 @@ export interface ListenerPlan {
   programmable: boolean;
   conditions: DesiredCondition[];
   attachedRoutes: number;
+  /** Hostnames served by attached HTTPRoutes and GRPCRoutes ([] = every host), which may not intersect. */
+  claims: { HTTPRoute: string[][]; GRPCRoute: string[][] };
 }
 
 const kindsByProtocol: Record<string, string[]> = {
@@ -95,7 +97,7 @@ function planListener(gateway: Gateway, listener: GatewayListener, lookup: Certi
   const key = protocolKey(listener);
   const kinds = kindsByProtocol[key];
   const conditions: DesiredCondition[] = [];
-  const plan: ListenerPlan = { gateway, spec: listener, blockId, supportedKinds: [], certificates: [], usable: false, programmable: false, conditions, attachedRoutes: 0 };
+  const plan: ListenerPlan = { gateway, spec: listener, blockId, supportedKinds: [], certificates: [], usable: false, programmable: false, conditions, attachedRoutes: 0, claims: { HTTPRoute: [], GRPCRoute: [] } };
   if (!kinds || (listener.protocol === 'HTTPS' && listener.tls?.mode === 'Passthrough')) {
     const message = !kinds ? `protocol ${listener.protocol} is not supported (use HTTP, HTTPS, TLS or TCP)` : 'HTTPS listeners terminate TLS: use protocol TLS for tls.mode Passthrough';
     conditions.push(

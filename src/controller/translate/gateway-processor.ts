@@ -1,6 +1,7 @@
 // The Gateway API processor: GatewayClasses → Gateways → listeners → attached routes,
 // written into the IR builder, with the status of every object it decides about.
 import type { V1Namespace } from '@kubernetes/client-node';
+import { hostnamesIntersect } from '../../ir/hostname.js';
 import type { ServerBlock } from '../../ir/types.js';
 import { gatewayGroup, type Gateway, type ParentReference, type Route, type Snapshot } from '../gatewayapi-types.js';
 import type { BackendIndex } from './backends.js';
@@ -112,15 +113,20 @@ function attachRoute(route: Route, gateways: Map<string, GatewayPlan>, namespace
       const matched = usable
         .map((listener) => ({ listener, hosts: hostnameKinds.has(route.kind) ? intersectHostnames(listener.spec.hostname, (route.spec as { hostnames?: string[] }).hostnames) : { attaches: true, hostnames: [] } }))
         .filter((m) => m.hosts.attaches);
+      const unclaimed = matched.filter((m) => !claimedByOtherKind(route.kind, m.listener, m.hosts.hostnames));
       if (usable.length === 0) {
         accepted = condition(ConditionType.Accepted, false, Reason.NotAllowedByListeners, `no listener of Gateway ${parent!.key} admits ${route.kind}s from namespace ${namespace}`);
       } else if (matched.length === 0) {
         accepted = condition(ConditionType.Accepted, false, Reason.NoMatchingListenerHostname, `no listener of Gateway ${parent!.key} serves the route's hostnames`);
+      } else if (unclaimed.length === 0) {
+        const other = route.kind === 'HTTPRoute' ? 'GRPCRoute' : 'HTTPRoute';
+        accepted = condition(ConditionType.Accepted, false, Reason.NotAllowedByListeners, `an older ${other} on the same listener serves intersecting hostnames; only one of the two may be accepted (GRPCRouteSpec.hostnames)`);
       } else if (problems.unsupported) {
         accepted = condition(ConditionType.Accepted, false, Reason.UnsupportedValue, problems.unsupported);
       } else {
         accepted = condition(ConditionType.Accepted, true, Reason.Accepted, 'Route is accepted');
-        for (const { listener, hosts } of matched) {
+        for (const { listener, hosts } of unclaimed) {
+          if (route.kind === 'HTTPRoute' || route.kind === 'GRPCRoute') listener.claims[route.kind].push(hosts.hostnames);
           listener.attachedRoutes++;
           if (plan.address && listener.programmable) emitRoute(route, converted, plan.address, listener, hosts.hostnames, builder);
         }
@@ -130,6 +136,17 @@ function attachRoute(route: Route, gateways: Map<string, GatewayPlan>, namespace
     parents.push({ parentRef, conditions });
   }
   if (parents.length > 0) statuses.routes[`${route.kind}/${namespace}/${route.metadata.name}`] = parents;
+}
+
+/**
+ * An HTTPRoute and a GRPCRoute on one listener may not serve intersecting hostnames: the
+ * older is accepted (routes arrive oldest first), the other not (GRPCRouteSpec.hostnames).
+ */
+function claimedByOtherKind(kind: Route['kind'], listener: ListenerPlan, hostnames: string[]): boolean {
+  if (kind !== 'HTTPRoute' && kind !== 'GRPCRoute') return false;
+  const others = listener.claims[kind === 'HTTPRoute' ? 'GRPCRoute' : 'HTTPRoute'];
+  const mine = hostnames.length ? hostnames : [undefined];
+  return others.some((claim) => (claim.length ? claim : [undefined]).some((theirs) => mine.some((ours) => hostnamesIntersect(ours, theirs))));
 }
 
 type ConvertedRules = ReturnType<typeof convertRules>;
