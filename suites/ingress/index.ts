@@ -1,0 +1,5 @@
+// Ingress beyond the reference scenario.
+import type { ConformanceTest } from '../../src/harness/conformance-test.js';
+import { secretAfterIngress } from './secret-after-ingress.js';
+
+export const ingressTests: ConformanceTest[] = [secretAfterIngress];
