@@ -1,0 +1,75 @@
+// On the shared cluster: the harness tests an implementation on a cluster it did not
+// create (--provider existing), and no private key reaches a log, the proxy's
+// GET /config or its metrics.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { packageRoot } from '../../src/lib/paths.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { StartedLocalCluster } from '../../src/cluster/local/provider.js';
+import { controllerName } from '../../src/controller/gatewayapi-types.js';
+import { SuiteContext } from '../../src/harness/context.js';
+import { defaultTimeouts } from '../../src/harness/timeouts.js';
+import { createSelfSignedCertificate } from '../../src/lib/certs.js';
+import { clusterStartTimeoutMs, sharedCluster } from '../support/shared-cluster.js';
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe('--provider existing, and no key material in logs, GET /config or metrics', function () {
+  let cluster: StartedLocalCluster;
+  before(async function () {
+    this.timeout(clusterStartTimeoutMs);
+    cluster = await sharedCluster();
+  });
+
+  it('runs a test against a cluster it did not create (--provider existing) and writes both reports', function () {
+    this.timeout(180_000);
+    const out = mkdtempSync(join(tmpdir(), 'portcullis-existing-'));
+    const result = spawnSync(process.execPath, [
+      join(packageRoot, 'bin', 'portcullis.js'), 'conformance', '--provider', 'existing', '--kubeconfig', cluster.kubeconfigPath,
+      '--run-test', 'ReferenceScenario1GatewayTermination', '--junit-output', join(out, 'junit.xml'), '--report-output', join(out, 'report.yaml'),
+    ], { encoding: 'utf8', timeout: 170_000 });
+    expect(result.status, result.stderr.slice(-2000)).to.equal(0);
+    expect(result.stderr).to.include('conformance: 1 passed, 0 failed, 0 skipped');
+    expect(readFileSync(join(out, 'junit.xml'), 'utf8')).to.match(/<testcase [^>]*name="ReferenceScenario1GatewayTermination/);
+    expect(readFileSync(join(out, 'report.yaml'), 'utf8')).to.include('kind: ConformanceReport');
+  });
+
+  it('never writes a private key to a log, to GET /config or to the metrics', async function () {
+    this.timeout(120_000);
+    // A terminating listener of its own, so the proxy certainly holds a key while we look.
+    const ctx = new SuiteContext(cluster.kubeConfig(), 'key-leak-check', { gatewayClass: 'portcullis', ingressClass: 'portcullis', controllerName }, defaultTimeouts, '');
+    await ctx.createNamespace();
+    try {
+      const material = await createSelfSignedCertificate({ commonName: 'leak.example.com', dnsNames: ['leak.example.com'] });
+      await ctx.tlsSecret('leak', material.certPem, material.keyPem);
+      await ctx.applyObjects([{ apiVersion: 'gateway.networking.k8s.io/v1', kind: 'Gateway', metadata: { name: 'leak' }, spec: { gatewayClassName: 'portcullis', listeners: [{ name: 'https', port: 443, protocol: 'HTTPS', tls: { certificateRefs: [{ name: 'leak' }] } }] } } as KubernetesObject]);
+      await ctx.gatewayAddress('leak');
+      await checkNoKeyMaterial(material.keyPem);
+    } finally {
+      await ctx.deleteNamespace();
+    }
+  });
+
+  async function checkNoKeyMaterial(keyPem: string): Promise<void> {
+    const keyBody = keyPem.split('\n')[1]!;
+    const offenders = filesUnder(cluster.paths.logs).filter((file) => /PRIVATE KEY/.test(readFileSync(file, 'latin1')) || readFileSync(file, 'latin1').includes(keyBody));
+    expect(offenders, 'log files containing PEM private keys').to.deep.equal([]);
+    const admin = `http://127.0.0.1:${cluster.config.proxyAdminPort}`;
+    const config = await (await request(`${admin}/config`)).body.text();
+    expect(config, 'the proxy serves a configuration with certificates').to.include('BEGIN CERTIFICATE');
+    expect(config).to.not.include('PRIVATE KEY');
+    expect(config).to.not.include(keyBody);
+    expect(config).to.include('[REDACTED]');
+    const metrics = await (await request(`${admin}/metrics`)).body.text();
+    expect(metrics).to.not.include('PRIVATE KEY');
+  }
+});
