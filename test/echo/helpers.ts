@@ -8,16 +8,12 @@ import { X509Certificate } from 'node:crypto';
 import { Socket } from 'node:net';
 import { runCommand } from '../../src/lib/process.js';
 import { waitFor as waitUntil } from '../../src/lib/wait.js';
+import { waitForLogLine, type LogLine } from '../support/log-lines.js';
 
 export const echoMain = fileURLToPath(new URL('../../src/echo/main.js', import.meta.url));
 export const grpcEchoProto = fileURLToPath(new URL('../../../src/echo/grpcecho.proto', import.meta.url));
 
-export interface LogLine {
-  level: string;
-  msg: string;
-  code?: string;
-  [field: string]: unknown;
-}
+export type { LogLine } from '../support/log-lines.js';
 
 export interface RunningEcho {
   child: ChildProcess;
@@ -33,7 +29,7 @@ const running = new Set<ChildProcess>();
 /** Every port `auto` and loopback only, unless the caller says otherwise. */
 export const allAuto = ['--address', '127.0.0.1', '--http-port', 'auto', '--tcp-port', 'auto', '--udp-port', 'auto', '--grpc-port', 'auto', '--tls-port', '0'];
 
-export function startEcho(args: string[], env: Record<string, string> = {}): Promise<RunningEcho> {
+export async function startEcho(args: string[], env: Record<string, string> = {}): Promise<RunningEcho> {
   const child = spawn(process.execPath, [echoMain, ...args], {
     env: { PATH: process.env.PATH ?? '', POD_NAME: 'echo-7d9f8-abcde', POD_NAMESPACE: 'tls-demo', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,37 +37,10 @@ export function startEcho(args: string[], env: Record<string, string> = {}): Pro
   running.add(child);
   child.once('exit', () => running.delete(child));
   const logs: LogLine[] = [];
-  let stderr = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`echo did not start within 5s; stderr:\n${stderr}`)), 5000);
-    let buffered = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) !== -1) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        let parsed: LogLine;
-        try {
-          parsed = JSON.parse(line) as LogLine;
-        } catch {
-          continue;
-        }
-        logs.push(parsed);
-        if (parsed.msg === 'echo backend listening') {
-          clearTimeout(timer);
-          const ports: Record<string, number> = {};
-          for (const listener of parsed.listeners as { name: string; port: number }[]) ports[listener.name] = listener.port;
-          resolve({ child, ports, logs, stop: () => stopEcho(child) });
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`echo exited with ${code} before listening; stderr:\n${stderr}`));
-    });
-  });
+  const listening = await waitForLogLine(child, logs, (line) => line.msg === 'echo backend listening', 'echo', 5000);
+  const ports: Record<string, number> = {};
+  for (const listener of listening.listeners as { name: string; port: number }[]) ports[listener.name] = listener.port;
+  return { child, ports, logs, stop: () => stopEcho(child) };
 }
 
 /** Runs the echo to completion (for bad-input cases): exit code and parsed stderr lines. */

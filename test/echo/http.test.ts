@@ -4,20 +4,10 @@ import { connect as connectHttp2, type ClientHttp2Session } from 'node:http2';
 import { connect as connectTcp } from 'node:net';
 import { request, WebSocket } from 'undici';
 import { allAuto, killAllEchoes, startEcho, type RunningEcho } from './helpers.js';
+import type { HttpRequestAssertions } from '../../src/echo/http-echo.js';
 
-interface EchoJson {
-  path: string;
-  host: string;
-  method: string;
-  proto: string;
-  headers: Record<string, string[]>;
-  httpPort: string;
-  namespace: string;
-  ingress: string;
-  service: string;
-  pod: string;
-  tls?: unknown;
-}
+/** The JSON answer, as the server declares it. */
+type EchoJson = HttpRequestAssertions;
 
 function h2Get(session: ClientHttp2Session, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

@@ -25,6 +25,7 @@ import type {
 } from '../../src/ir/types.js';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type KeyMaterial } from '../../src/lib/certs.js';
 import { waitFor as waitUntil } from '../../src/lib/wait.js';
+import { waitForLogLine, type LogLine } from '../support/log-lines.js';
 
 export const proxyMain = fileURLToPath(new URL('../../src/proxy/main.js', import.meta.url));
 
@@ -52,11 +53,7 @@ export async function freePort(address: string): Promise<number> {
 // ---------------------------------------------------------------------------------
 // The proxy process
 
-export interface LogLine {
-  level: string;
-  msg: string;
-  [field: string]: unknown;
-}
+export type { LogLine } from '../support/log-lines.js';
 
 export interface AdminAnswer {
   status: number;
@@ -83,34 +80,8 @@ export async function startProxy(extraArgs: string[] = []): Promise<RunningProxy
   running.add(child);
   child.once('exit', () => running.delete(child));
   const logs: LogLine[] = [];
-  let stderr = '';
-  const adminPort = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`proxy did not start within 10 s; stderr:\n${stderr}`)), 10_000);
-    let buffered = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
-      stderr += chunk;
-      buffered += chunk;
-      let newline: number;
-      while ((newline = buffered.indexOf('\n')) !== -1) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        try {
-          const parsed = JSON.parse(line) as LogLine;
-          logs.push(parsed);
-          if (parsed.msg === 'proxy admin API listening') {
-            clearTimeout(timer);
-            resolve(parsed['adminPort'] as number);
-          }
-        } catch {
-          // not a log line
-        }
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`proxy exited with ${code} before listening; stderr:\n${stderr}`));
-    });
-  });
+  const listening = await waitForLogLine(child, logs, (line) => line.msg === 'proxy admin API listening', 'proxy', 10_000);
+  const adminPort = listening['adminPort'] as number;
   const request = (method: string, path: string, body?: string) =>
     new Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port: adminPort, method, path, agent: false, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
