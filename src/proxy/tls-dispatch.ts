@@ -3,39 +3,23 @@
 // then pass it through to a TLSRoute backend or terminate it and serve HTTP or a TCP
 // stream inside. So HTTPS termination and TLS passthrough share one port, split by SNI.
 //
-// Refusals close the connection with a TLS alert where one fits (RFC 8446 §6.2):
-// an SNI no block serves → unrecognized_name (RFC 6066 §3); no SNI where one is needed
-// → missing_extension (RFC 8446 §9.2); anything that is not a ClientHello → no answer
-// (plain HTTP gets a 400 in plain HTTP, as nginx does). A counter says why.
+// A hello we refuse (an SNI no block serves, no SNI where one is needed) gets the
+// connection closed without a word: the Gateway API conformance suite counts a FIN or
+// RST as a rejection, and a client must not be able to tell a passthrough port from a
+// terminating one by our alerts. Anything that is not a ClientHello gets no answer
+// either (plain HTTP gets a 400 in plain HTTP, as nginx does). A counter says why.
 import type { Socket } from 'node:net';
 import { readClientHello } from './clienthello-reader.js';
 import type { RuntimeListener } from './config-state.js';
-import { selectTlsAction, type TlsRefusalReason } from './certificate-selection.js';
+import { selectTlsAction } from './certificate-selection.js';
 import type { DataPlaneContext } from './data-plane-context.js';
 import { HttpFrontend } from './http-frontend.js';
 import { passThrough } from './passthrough.js';
 import { forwardTerminatedStream } from './tcp-proxy.js';
 import { terminateTls } from './termination.js';
 
-/** TLS alert descriptions (RFC 8446 §6.2, RFC 6066 §3). */
-const Alert = {
-  handshakeFailure: 40,
-  internalError: 80,
-  missingExtension: 109,
-  unrecognizedName: 112,
-} as const;
-
-/** A fatal alert record: content type 21, TLS 1.2 record version, length 2, level fatal (2), description. */
-function alertRecord(description: number): Buffer {
-  return Buffer.from([21, 0x03, 0x03, 0x00, 0x02, 2, description]);
-}
-
-const REFUSAL_ALERTS: Record<TlsRefusalReason, number> = {
-  'unknown-server-name': Alert.unrecognizedName,
-  'no-passthrough-route': Alert.unrecognizedName,
-  'server-name-required': Alert.missingExtension,
-  'no-certificate': Alert.internalError,
-};
+/** The internal_error alert (RFC 8446 §6.2), for a certificate we should have and lack. */
+const INTERNAL_ERROR_ALERT = Buffer.from([21, 0x03, 0x03, 0x00, 0x02, 2, 80]);
 
 const PLAIN_HTTP_ON_TLS_PORT = Buffer.from(
   'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: 71\r\n\r\n{"message":"this port speaks TLS: a plain HTTP request was sent to it"}',
@@ -84,7 +68,7 @@ export async function handleTlsConnection(listener: RuntimeListener, socket: Soc
   switch (action.kind) {
     case 'refuse':
       metrics.tlsHandshakeFailures.inc([listener.name, action.reason]);
-      closeWith(socket, alertRecord(REFUSAL_ALERTS[action.reason] ?? Alert.handshakeFailure));
+      closeWith(socket, undefined);
       return;
     case 'passthrough':
       passThrough(listener, socket, read.buffered, action.route, context);
@@ -96,7 +80,7 @@ export async function handleTlsConnection(listener: RuntimeListener, socket: Soc
   const secureContext = listener.secureContextOf(action.certificate);
   if (!secureContext) {
     metrics.tlsHandshakeFailures.inc([listener.name, 'no-certificate']);
-    closeWith(socket, alertRecord(Alert.internalError));
+    closeWith(socket, INTERNAL_ERROR_ALERT);
     return;
   }
   const terminated = await terminateTls(socket, read.buffered, secureContext, action.alpnProtocols, options.handshakeTimeoutMs);
