@@ -30,6 +30,15 @@ describe('node agent: image names', function () {
     expect(program?.args.slice(-2)).to.deep.equal(['--format', 'json']);
     expect(resolveImage({ name: 'c', image: 'example.com/unknown' })).to.equal(undefined);
   });
+
+  it("runs the official conformance suite's images: echo-basic as our echo in its upstream profile, CoreDNS as our stand-in", function () {
+    const echoBasic = resolveImage({ name: 'c', image: 'registry.k8s.io/gateway-api/echo-basic:v1.6.0-dev.2' });
+    expect(echoBasic?.args.some((a) => a.endsWith('src/echo/main.js'))).to.equal(true);
+    expect(echoBasic?.args.slice(-2)).to.deep.equal(['--profile', 'echo-basic']);
+    const coredns = resolveImage({ name: 'c', image: 'registry.k8s.io/coredns/coredns:v1.12.2', args: ['-conf', '/root/Corefile'] });
+    expect(coredns?.args.some((a) => a.endsWith('src/dns/main.js'))).to.equal(true);
+    expect(coredns?.args.slice(-2)).to.deep.equal(['-conf', '/root/Corefile']);
+  });
 });
 
 describe('node agent: pod addresses', function () {

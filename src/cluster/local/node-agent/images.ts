@@ -18,9 +18,23 @@ const echo: ImageProgram = (container) => ({
   args: ['--enable-source-maps', distEntry('src/echo/main.js'), ...(container.args ?? [])],
 });
 
+/** The upstream conformance backends' image, whose environment selects HTTP, gRPC or TCP. */
+const echoBasic: ImageProgram = (container) => ({
+  command: node,
+  args: ['--enable-source-maps', distEntry('src/echo/main.js'), '--profile', 'echo-basic', ...(container.args ?? [])],
+});
+
+/** CoreDNS as the conformance suite's UDPRoute backend uses it (`-conf /root/Corefile`); see src/dns/README.md. */
+const coredns: ImageProgram = (container) => ({
+  command: node,
+  args: ['--enable-source-maps', distEntry('src/dns/main.js'), ...(container.args ?? [])],
+});
+
 /** Image repository (without registry host for docker.io, and without tag or digest) → program. */
 const imageTable: Record<string, ImageProgram> = {
   'portcullis/echo': echo,
+  'registry.k8s.io/gateway-api/echo-basic': echoBasic,
+  'registry.k8s.io/coredns/coredns': coredns,
 };
 
 /** `docker.io/portcullis/echo:1.0` and `portcullis/echo@sha256:…` both name `portcullis/echo`. */
