@@ -17,6 +17,10 @@ commands:
                   [--skip-tests A,B] [--supported-features A,B] [--exempt-features A,B] [--fail-fast] [--keep-cluster]
                   [--cleanup-base-resources] [--junit-output FILE] [--report-output FILE] [--timeout-config-overrides K=V,…]
                   [--gateway-api-version V] [--channel C] [--kubeconfig FILE]
+  conformance-upstream  the official Gateway API conformance suite, on a local cluster unless --kubeconfig is given
+                  [--gateway-class C] [--conformance-profiles A,B] [--run-test NAME] [--skip-tests A,B]
+                  [--supported-features A,B] [--exempt-features A,B] [--output-dir DIR] [--keep-cluster]
+                  [--timeout 60m] [--kubeconfig FILE] [-- flags passed to the suite unchanged]
 `;
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -141,6 +145,44 @@ async function conformanceCommand(args: string[]): Promise<void> {
   if (count('failed') > 0) process.exitCode = 1;
 }
 
+async function upstreamCommand(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      'gateway-class': { type: 'string', default: 'portcullis' },
+      'conformance-profiles': { type: 'string' },
+      'run-test': { type: 'string' },
+      'skip-tests': { type: 'string' },
+      'supported-features': { type: 'string' },
+      'exempt-features': { type: 'string' },
+      'output-dir': { type: 'string', default: 'reports/upstream' },
+      'keep-cluster': { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '60m' },
+      kubeconfig: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const { runUpstreamConformance, defaultUpstreamProfiles } = await import('./harness/upstream/run.js');
+  const outcome = await runUpstreamConformance({
+    kubeconfig: values.kubeconfig,
+    gatewayClass: values['gateway-class']!,
+    profiles: list(values['conformance-profiles']) ?? defaultUpstreamProfiles,
+    runTest: values['run-test'],
+    skipTests: list(values['skip-tests']),
+    supportedFeatures: list(values['supported-features']),
+    exemptFeatures: list(values['exempt-features']),
+    outputDir: values['output-dir']!,
+    keepCluster: values['keep-cluster']!,
+    timeout: values.timeout!,
+    suiteArgs: positionals,
+    progress,
+  });
+  const count = (state: string) => outcome.tests.filter((t) => t.state === state).length;
+  progress(`conformance-upstream: ${count('passed')} passed, ${count('failed')} failed, ${count('skipped')} skipped in ${Math.round(outcome.seconds)}s; report ${outcome.reportPath}, log ${outcome.logPath}`);
+  if (outcome.exitCode !== 0) process.exitCode = 1;
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   switch (command) {
@@ -148,6 +190,8 @@ async function main(argv: string[]): Promise<void> {
       return clusterCommand(sub, rest);
     case 'conformance':
       return conformanceCommand([sub, ...rest].filter((a): a is string => a !== undefined));
+    case 'conformance-upstream':
+      return upstreamCommand([sub, ...rest].filter((a): a is string => a !== undefined));
     case undefined:
     case 'help':
     case '--help':

@@ -4,11 +4,12 @@
 // clone a matter of linking.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PortcullisError } from '../../lib/errors.js';
 import { cacheRoot, packageRoot } from '../../lib/paths.js';
-import { commandExists, isProcessAlive, runCommand, sleep } from '../../lib/process.js';
+import { acquireBuildLock } from '../../lib/build-lock.js';
+import { commandExists, runCommand } from '../../lib/process.js';
 
 /** The Kubernetes release the local provider runs; tools/controlplane/go.mod pins the same. */
 export const kubernetesVersion = 'v1.36.3';
@@ -64,7 +65,7 @@ export async function ensureControlPlaneBinaries(progress: (line: string) => voi
   const dir = binariesDir();
   if (isComplete(dir)) return binariesAt(dir);
   await checkGoToolchain();
-  const release = await acquireBuildLock(dir + '.lock', progress);
+  const release = await acquireBuildLock(dir + '.lock', 'the control plane', progress);
   try {
     if (isComplete(dir)) return binariesAt(dir);
     await goBuild(dir, progress);
@@ -76,28 +77,6 @@ export async function ensureControlPlaneBinaries(progress: (line: string) => voi
 
 function isComplete(dir: string): boolean {
   return programs.every((program) => existsSync(join(dir, program)));
-}
-
-/** One build at a time per version: a lock directory holding the builder's pid. */
-async function acquireBuildLock(lockDir: string, progress: (line: string) => void): Promise<() => void> {
-  mkdirSync(join(lockDir, '..'), { recursive: true });
-  for (let announced = false; ; ) {
-    try {
-      mkdirSync(lockDir);
-      mkdirSync(join(lockDir, String(process.pid)));
-      return () => rmSync(lockDir, { recursive: true, force: true });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const holder = Number(readdirSync(lockDir)[0]);
-    if (!holder || !isProcessAlive(holder)) {
-      rmSync(lockDir, { recursive: true, force: true });
-      continue;
-    }
-    if (!announced) progress(`waiting for another build of the control plane (pid ${holder}) to finish`);
-    announced = true;
-    await sleep(1000);
-  }
 }
 
 async function goBuild(dir: string, progress: (line: string) => void): Promise<void> {

@@ -1,0 +1,166 @@
+// `portcullis conformance-upstream` (npm run conformance:upstream): runs the official
+// Gateway API conformance suite against an implementation. By default it brings up a
+// local cluster with Portcullis installed and the CRDs of the suite's own version, runs
+// the GATEWAY-HTTP, GATEWAY-TLS and GATEWAY-GRPC profiles with the features our
+// GatewayClass declares (the suite reads them from status.supportedFeatures), and leaves
+// the suite's ConformanceReport and its full log in reports/upstream/.
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { PortcullisError } from '../../lib/errors.js';
+import { startLocalCluster } from '../../cluster/local/provider.js';
+import { ensureUpstreamSuiteBinary, upstreamSuiteVersion } from './suite-build.js';
+
+export const defaultUpstreamProfiles = ['GATEWAY-HTTP', 'GATEWAY-TLS', 'GATEWAY-GRPC'];
+
+export interface UpstreamOptions {
+  /** Run against this cluster instead of starting a local one (any implementation: pair with gatewayClass). */
+  kubeconfig?: string;
+  gatewayClass: string;
+  profiles: string[];
+  runTest?: string;
+  skipTests?: string[];
+  /** Features to test; when absent the suite reads the GatewayClass's status.supportedFeatures. */
+  supportedFeatures?: string[];
+  exemptFeatures?: string[];
+  outputDir: string;
+  keepCluster: boolean;
+  /** The whole run's limit, passed to Go's test runner. */
+  timeout: string;
+  /** Extra flags for the suite, passed unchanged (after `--`). */
+  suiteArgs: string[];
+  progress: (line: string) => void;
+}
+
+export interface UpstreamTestResult {
+  name: string;
+  state: 'passed' | 'failed' | 'skipped';
+  seconds: number;
+}
+
+export interface UpstreamProfileResult {
+  name: string;
+  core?: { result: string; passed: number; failed: number; skipped: number; failedTests: string[]; skippedTests: string[] };
+  extended?: { result: string; passed: number; failed: number; skipped: number; failedTests: string[]; skippedTests: string[]; supportedFeatures: string[]; unsupportedFeatures: string[] };
+}
+
+export interface UpstreamOutcome {
+  exitCode: number;
+  tests: UpstreamTestResult[];
+  profiles: UpstreamProfileResult[];
+  reportPath: string;
+  logPath: string;
+  seconds: number;
+}
+
+/** The suite's own flags, built from our options; `suiteArgs` come last so a user's flag wins. */
+export function suiteArguments(options: Omit<UpstreamOptions, 'progress' | 'kubeconfig' | 'keepCluster'>, reportPath: string): string[] {
+  const args = ['-test.v', '-test.run', '^TestPortcullisConformance$', '-test.timeout', options.timeout, '--gateway-class', options.gatewayClass, '--conformance-profiles', options.profiles.join(','), '--report-output', reportPath];
+  if (options.runTest) args.push('--run-test', options.runTest);
+  if (options.skipTests?.length) args.push('--skip-tests', options.skipTests.join(','));
+  if (options.supportedFeatures?.length) args.push('--supported-features', options.supportedFeatures.join(','));
+  if (options.exemptFeatures?.length) args.push('--exempt-features', options.exemptFeatures.join(','));
+  return [...args, ...options.suiteArgs];
+}
+
+const resultLine = /^ {4}--- (PASS|FAIL|SKIP): TestPortcullisConformance\/(\S+) \(([\d.]+)s\)/;
+const states = { PASS: 'passed', FAIL: 'failed', SKIP: 'skipped' } as const;
+
+/** A top-level test's result from one line of `go test -v` output, or undefined. */
+export function parseResultLine(line: string): UpstreamTestResult | undefined {
+  const match = resultLine.exec(line);
+  if (!match) return undefined;
+  return { name: match[2]!, state: states[match[1] as keyof typeof states], seconds: Number(match[3]) };
+}
+
+/** The per-profile results of the suite's ConformanceReport YAML. */
+export function readUpstreamReport(text: string): UpstreamProfileResult[] {
+  const report = parseYaml(text) as { profiles?: Array<Record<string, any>> | null };
+  const summarise = (section: Record<string, any> | undefined) =>
+    section && {
+      result: String(section.result ?? 'unknown'),
+      passed: Number(section.statistics?.Passed ?? 0),
+      failed: Number(section.statistics?.Failed ?? 0),
+      skipped: Number(section.statistics?.Skipped ?? 0),
+      failedTests: (section.failedTests ?? []) as string[],
+      skippedTests: (section.skippedTests ?? []) as string[],
+    };
+  return (report.profiles ?? []).map((profile) => {
+    const extended = summarise(profile.extended);
+    return {
+      name: String(profile.name),
+      core: summarise(profile.core),
+      extended: extended && {
+        ...extended,
+        supportedFeatures: (profile.extended.supportedFeatures ?? []) as string[],
+        unsupportedFeatures: (profile.extended.unsupportedFeatures ?? []) as string[],
+      },
+    };
+  });
+}
+
+export async function runUpstreamConformance(options: UpstreamOptions): Promise<UpstreamOutcome> {
+  const started = Date.now();
+  const { progress } = options;
+  const outputDir = resolve(options.outputDir);
+  mkdirSync(outputDir, { recursive: true });
+  const reportPath = join(outputDir, 'conformance-report.yaml');
+  const logPath = join(outputDir, 'conformance.log');
+
+  progress(`phase: build the Gateway API conformance suite ${upstreamSuiteVersion()}`);
+  const binary = await ensureUpstreamSuiteBinary((line) => progress(`  ${line}`));
+
+  let kubeconfig = options.kubeconfig;
+  let teardown: (() => Promise<void>) | undefined;
+  if (!kubeconfig) {
+    progress(`phase: local cluster with Portcullis and the Gateway API ${upstreamSuiteVersion()} CRDs`);
+    const cluster = await startLocalCluster({ name: 'upstream', apiPort: 0, gatewayApiVersion: upstreamSuiteVersion(), channel: 'experimental', progress: (line) => progress(`  ${line}`) });
+    kubeconfig = cluster.kubeconfigPath;
+    if (!options.keepCluster) teardown = () => cluster.down();
+    else progress(`  the cluster stays up (--keep-cluster): eval "$(npx portcullis cluster env --name upstream)"`);
+  } else if (!existsSync(kubeconfig)) {
+    throw new PortcullisError('NO_KUBECONFIG', `--kubeconfig ${kubeconfig} does not exist: pass the kubeconfig of the cluster whose implementation you want to test`);
+  }
+
+  try {
+    progress(`phase: run profiles ${options.profiles.join(', ')} against GatewayClass ${options.gatewayClass} (log: ${logPath})`);
+    const tests: UpstreamTestResult[] = [];
+    const exitCode = await runSuite(binary, suiteArguments(options, reportPath), kubeconfig, logPath, (result) => {
+      tests.push(result);
+      if (result.state !== 'skipped') progress(`  ${result.state === 'passed' ? 'pass' : 'FAIL'} ${result.name} (${result.seconds.toFixed(1)}s)`);
+    });
+    const profiles = existsSync(reportPath) ? readUpstreamReport(readFileSync(reportPath, 'utf8')) : [];
+    for (const profile of profiles) {
+      for (const [kind, section] of [['core', profile.core], ['extended', profile.extended]] as const) {
+        if (!section) continue;
+        progress(`${profile.name} ${kind}: ${section.result} (${section.passed} passed, ${section.failed} failed, ${section.skipped} skipped)${section.failedTests.length ? `; failed: ${section.failedTests.join(', ')}` : ''}`);
+      }
+    }
+    return { exitCode, tests, profiles, reportPath, logPath, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await teardown?.();
+  }
+}
+
+function runSuite(binary: string, args: string[], kubeconfig: string, logPath: string, onResult: (result: UpstreamTestResult) => void): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const log = createWriteStream(logPath);
+    const child = spawn(binary, args, { env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let pending = '';
+    const onChunk = (chunk: string) => {
+      log.write(chunk);
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) {
+        const result = parseResultLine(line);
+        if (result) onResult(result);
+      }
+    };
+    child.stdout.setEncoding('utf8').on('data', onChunk);
+    child.stderr.setEncoding('utf8').on('data', onChunk);
+    child.on('error', reject);
+    child.on('close', (code) => log.end(() => resolvePromise(code ?? 1)));
+  });
+}
