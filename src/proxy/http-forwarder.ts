@@ -527,9 +527,12 @@ export class HttpForwarder {
 
   private respondJson(request: DownstreamRequest, status: number, body: Record<string, unknown>, edits?: HeaderEdits): void {
     const payload = Buffer.from(JSON.stringify(body));
-    const headers: HeaderMap = { ...JSON_HEADERS, 'content-length': String(payload.length) };
+    // A HEAD answer has no body; it names no content type either, since clients (the
+    // Gateway API conformance suite among them) parse a body typed application/json.
+    const head = request.method === 'HEAD';
+    const headers: HeaderMap = head ? { 'content-length': String(payload.length) } : { ...JSON_HEADERS, 'content-length': String(payload.length) };
     if (edits) applyHeaderEdits(headers, edits);
-    this.respondDirect(request, status, headers, request.method === 'HEAD' ? undefined : payload);
+    this.respondDirect(request, status, headers, head ? undefined : payload);
   }
 
   private respondDirect(request: DownstreamRequest, status: number, headers: HeaderMap, body?: Buffer): void {

@@ -101,6 +101,17 @@ describe('proxy: plaintext HTTP listener (HTTP/1.1, h2c, gRPC, weights, timeouts
     expect((await get('/', { 'x-variant': 'b' })).text).to.equal('Running on Pod b.\n');
   });
 
+  it('no route: 404 in JSON for GET; for HEAD the same status with no body and no content type', async () => {
+    const miss = await pool.request({ path: '/', method: 'GET', headers: { host: 'nobody.example.com' } });
+    expect(miss.statusCode).to.equal(404);
+    expect(miss.headers['content-type']).to.equal('application/json');
+    expect(await miss.body.json()).to.have.property('message');
+    const head = await pool.request({ path: '/', method: 'HEAD', headers: { host: 'nobody.example.com' } });
+    expect(head.statusCode).to.equal(404);
+    expect(head.headers).not.to.have.property('content-type');
+    expect(await head.body.text()).to.equal('');
+  });
+
   it('weights: 1:3 over every four requests (smooth weighted round-robin)', async () => {
     const answers: string[] = [];
     for (let i = 0; i < 8; i++) answers.push((await get('/weighted')).text);
