@@ -356,7 +356,15 @@ export interface Backend {
 
 export interface HttpBackend extends Backend {
   protocol: UpstreamProtocol;
+  /**
+   * HTTPBackendRef.filters: header modifiers applied only to requests this backend
+   * gets, after the rule's own filters (extended: HTTPRouteBackendRequestHeaderModification).
+   */
+  filters?: BackendFilter[];
 }
+
+/** The filters a backendRef may carry. */
+export type BackendFilter = RequestHeaderModifierFilter | ResponseHeaderModifierFilter;
 
 /**
  * A backendRef the controller could not use (missing Service, ReferenceGrant refused,

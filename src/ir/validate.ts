@@ -665,6 +665,7 @@ const PATH_MATCH_TYPES = ['Exact', 'PathPrefix', 'RegularExpression'] as const;
 const VALUE_MATCH_TYPES = ['Exact', 'RegularExpression'] as const;
 const HTTP_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite'] as const;
 const GRPC_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier'] as const;
+const BACKEND_FILTER_TYPES = GRPC_FILTER_TYPES;
 const REDIRECT_STATUS_CODES = [301, 302, 303, 307, 308];
 
 interface RuleFacts {
@@ -977,7 +978,7 @@ function checkBackend(c: Checker, value: unknown, path: string, policy: BackendP
     return c.weight(invalid.weight, pointer(path, 'weight'));
   }
   const required = policy.protocol === 'required' ? ['kind', 'name', 'weight', 'endpoints', 'protocol'] : ['kind', 'name', 'weight', 'endpoints'];
-  const backend = c.object(tagged.object, path, { required, optional: ['tls'] });
+  const backend = c.object(tagged.object, path, { required, optional: policy.protocol === 'required' ? ['tls', 'filters'] : ['tls'] });
   if (!backend) return undefined;
   c.nonEmptyString(backend.name, pointer(path, 'name'));
   if (policy.protocol === 'required') c.enumValue(backend.protocol, pointer(path, 'protocol'), ['HTTP/1.1', 'HTTP/2'] as const);
@@ -988,6 +989,7 @@ function checkBackend(c: Checker, value: unknown, path: string, policy: BackendP
     c.ipAddress(endpoint.address, pointer(endpointPath, 'address'));
     c.port(endpoint.port, pointer(endpointPath, 'port'));
   });
+  if (backend.filters !== undefined) checkFilters(c, backend.filters, pointer(path, 'filters'), BACKEND_FILTER_TYPES, { pathPrefixMatches: 0, matchCount: 0 });
   if (backend.tls !== undefined) {
     if (policy.upstreamTls === 'allowed') checkUpstreamTls(c, backend.tls, pointer(path, 'tls'));
     else c.report(IrProblemCode.TLS_NOT_ALLOWED, pointer(path, 'tls'), 'a passthrough route forwards the client\'s TLS stream untouched: its backends cannot have upstream TLS');

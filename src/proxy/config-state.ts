@@ -111,7 +111,7 @@ function runHook(hook: () => void): void {
 
 export type HttpBackendChoice =
   | { kind: 'invalid'; backend: InvalidBackend }
-  | { kind: 'resolved'; backend: HttpBackend; upstreams: RoundRobin<HttpUpstream> };
+  | { kind: 'resolved'; backend: HttpBackend; upstreams: RoundRobin<HttpUpstream>; requestHeaders?: HeaderEdits; responseHeaders?: HeaderEdits };
 
 /** What an HTTPRoute rule does, precomputed. */
 export interface HttpRulePlan {
@@ -293,6 +293,16 @@ export function compileConfig(ir: ProxyConfig, deps: CompileDependencies): Runti
   return new RuntimeConfig(ir, generation, listeners, contexts);
 }
 
+/** A backendRef's own header modifiers (HTTPBackendRef.filters), compiled. */
+function backendHeaderEdits(backend: HttpBackend): { requestHeaders?: HeaderEdits; responseHeaders?: HeaderEdits } {
+  const edits: { requestHeaders?: HeaderEdits; responseHeaders?: HeaderEdits } = {};
+  for (const filter of backend.filters ?? []) {
+    if (filter.type === 'RequestHeaderModifier') edits.requestHeaders = compileHeaderModifier(filter);
+    else edits.responseHeaders = compileHeaderModifier(filter);
+  }
+  return edits;
+}
+
 function compileListener(
   listener: Listener,
   generation: ConfigGeneration,
@@ -312,6 +322,7 @@ function compileListener(
             : {
                 kind: 'resolved',
                 backend,
+                ...backendHeaderEdits(backend),
                 upstreams: new RoundRobin(
                   backend.endpoints.map((endpoint) => {
                     const upstream = deps.upstreams.acquire(endpoint, backend.protocol, backend.tls);

@@ -106,9 +106,15 @@ interface UpstreamRequest {
   body: Readable | null;
   /** Per-attempt time limit in ms (0: none). */
   timeoutMs: number;
-  responseHeaders: HeaderEdits | undefined;
+  /** The rule's response header edits, then the backend's. */
+  responseHeaders: readonly HeaderEdits[];
   /** Keep `te: trailers` for HTTP/2 backends (gRPC). */
   wantsTrailers: boolean;
+}
+
+/** Response header edits in order: the rule's filter, then the chosen backend's. */
+function responseEdits(plan: { responseHeaders?: HeaderEdits }, choice: { responseHeaders?: HeaderEdits }): HeaderEdits[] {
+  return [plan.responseHeaders, choice.responseHeaders].filter((edit): edit is HeaderEdits => edit !== undefined);
 }
 
 const GRPC_UNAVAILABLE = 14;
@@ -120,7 +126,7 @@ function connectionFailureCode(error: unknown): string {
 }
 
 /** Copies response headers for the client: hop-by-hop and pseudo-headers removed, the route's edits applied. */
-function responseHeadersFrom(upstream: Record<string, string | string[] | undefined>, edits: HeaderEdits | undefined): HeaderMap {
+function responseHeadersFrom(upstream: Record<string, string | string[] | undefined>, edits: readonly HeaderEdits[]): HeaderMap {
   const nominated = connectionNominatedHeaders(upstream['connection']);
   const headers: HeaderMap = {};
   for (const name in upstream) {
@@ -128,7 +134,7 @@ function responseHeadersFrom(upstream: Record<string, string | string[] | undefi
     if (nominated.length > 0 && nominated.includes(name)) continue;
     headers[name] = upstream[name];
   }
-  if (edits) applyHeaderEdits(headers, edits);
+  for (const edit of edits) applyHeaderEdits(headers, edit);
   return headers;
 }
 
@@ -393,6 +399,7 @@ export class HttpForwarder {
 
     const headers = this.upstreamHeaders(request);
     if (plan.requestHeaders) applyHeaderEdits(headers, plan.requestHeaders);
+    if (choice.requestHeaders) applyHeaderEdits(headers, choice.requestHeaders);
     let upstreamPath = path;
     let authority = request.authority;
     if (plan.rewrite) {
@@ -406,7 +413,7 @@ export class HttpForwarder {
       headers,
       body: request.body,
       timeoutMs: 0,
-      responseHeaders: plan.responseHeaders,
+      responseHeaders: responseEdits(plan, choice),
       wantsTrailers: false,
     }, rule.timeouts, false);
   }
@@ -422,6 +429,7 @@ export class HttpForwarder {
     if (attempts.length === 0) return this.respondGrpcError(request, GRPC_UNAVAILABLE, 'no healthy upstream: the backend has no ready endpoints');
     const headers = this.upstreamHeaders(request);
     if (plan.requestHeaders) applyHeaderEdits(headers, plan.requestHeaders);
+    if (choice.requestHeaders) applyHeaderEdits(headers, choice.requestHeaders);
     void this.forward(request, attempts, choice, {
       method: request.method,
       path: query ? `${path}?${query}` : path,
@@ -429,7 +437,7 @@ export class HttpForwarder {
       headers,
       body: request.body,
       timeoutMs: 0,
-      responseHeaders: plan.responseHeaders,
+      responseHeaders: responseEdits(plan, choice),
       wantsTrailers: true,
     }, undefined, true);
   }

@@ -124,6 +124,8 @@ const rows: ProblemRow[] = [
   },
   { name: 'a header value with CR LF', mutate: (c) => poke((httpRoute(c).rules[0]!.filters[0] as { set: object[] }).set[0]!, 'value', 'a\r\nX-Evil: 1'), code: 'INVALID_HEADER_VALUE', path: '/listeners/0/httpRoutes/0/rules/0/filters/0/set/0/value' },
   { name: 'an Exact gRPC service name with a space', mutate: (c) => poke(http(c).grpcRoutes[0]!.rules[0]!.matches[0]!.method!, 'service', 'grpcecho Echo'), code: 'INVALID_GRPC_NAME', path: '/listeners/0/grpcRoutes/0/rules/0/matches/0/method/service' },
+  { name: 'a redirect as a backendRef filter (only header modifiers)', mutate: (c) => poke(httpRoute(c).rules[0]!.backends[0]!, 'filters', [{ type: 'RequestRedirect', statusCode: 302 }]), code: 'INVALID_ENUM', path: '/listeners/0/httpRoutes/0/rules/0/backends/0/filters/0/type' },
+  { name: 'filters on a stream backend (TCPRoute)', mutate: (c) => poke(tcp(c).tcpRoutes[0]!.backends[0]!, 'filters', []), code: 'UNKNOWN_FIELD', path: '/listeners/3/tcpRoutes/0/backends/0/filters' },
   { name: 'a negative weight', mutate: (c) => poke(httpRoute(c).rules[0]!.backends[0]!, 'weight', -1), code: 'INVALID_WEIGHT', path: '/listeners/0/httpRoutes/0/rules/0/backends/0/weight' },
   { name: 'a fractional weight', mutate: (c) => poke(tls(c).tlsPassthrough[0]!.backends[0]!, 'weight', 0.5), code: 'INVALID_WEIGHT', path: '/listeners/2/tlsPassthrough/0/backends/0/weight' },
   { name: 'a redirect status outside 301, 302, 303, 307, 308', mutate: (c) => poke(httpRoute(c).rules[2]!.filters[0]!, 'statusCode', 304), code: 'INVALID_STATUS_CODE', path: '/listeners/0/httpRoutes/0/rules/2/filters/0/statusCode' },

@@ -21,6 +21,7 @@ import {
   rule,
   startGrpcBackend,
   startHttpBackend,
+  type HttpBackendServer,
   startProxy,
   stopAllProxies,
   testPki,
@@ -35,12 +36,15 @@ describe('proxy: plaintext HTTP listener (HTTP/1.1, h2c, gRPC, weights, timeouts
   let pool: Pool;
   let secureBackend: https.Server;
   let flakyBackend: net.Server;
+  let backendA: HttpBackendServer;
+  let backendB: HttpBackendServer;
 
   before(async function () {
     this.timeout(30_000);
     address = loopbackAddress();
     port = await freePort(address);
     const [a, b, grpcBackend] = await Promise.all([startHttpBackend(address, 'a'), startHttpBackend(address, 'b'), startGrpcBackend(address, 'grpc-plain')]);
+    [backendA, backendB] = [a, b];
     // A backend that speaks HTTPS with a CA-signed certificate (BackendTLSPolicy).
     const pki = await testPki();
     secureBackend = https.createServer({ cert: pki.other.certPem, key: pki.other.keyPem }, (req, res) => res.end(`secure backend saw ${req.headers.host} over ${(req.socket as unknown as { servername: string }).servername}\n`));
@@ -66,6 +70,14 @@ describe('proxy: plaintext HTTP listener (HTTP/1.1, h2c, gRPC, weights, timeouts
           httpRoutes: [
             httpRoute('web', 'plain', ['web.example.com'], [
               rule({ matches: [{ path: { type: 'PathPrefix', value: '/weighted' } }], backends: [httpBackend('a', [a], 1), httpBackend('b', [b], 3)] }),
+              rule({
+                matches: [{ path: { type: 'PathPrefix', value: '/per-backend' } }],
+                filters: [{ type: 'RequestHeaderModifier', set: [{ name: 'x-rule', value: 'all' }] }],
+                backends: [
+                  { ...httpBackend('a', [a]), filters: [{ type: 'RequestHeaderModifier', set: [{ name: 'Backend', value: 'a' }], remove: ['x-rule'] }, { type: 'ResponseHeaderModifier', add: [{ name: 'x-served-by', value: 'a' }] }] },
+                  { ...httpBackend('b', [b]), filters: [{ type: 'RequestHeaderModifier', set: [{ name: 'Backend', value: 'b' }] }] },
+                ],
+              }),
               rule({ matches: [{ path: { type: 'PathPrefix', value: '/half-invalid' } }], backends: [httpBackend('a', [a], 1), { kind: 'Invalid', name: 'missing', weight: 1, reason: 'Service default/missing not found' }] }),
               rule({ matches: [{ path: { type: 'PathPrefix', value: '/slow' } }], backends: [httpBackend('a', [a])], timeouts: { requestMs: 200 } }),
               rule({ matches: [{ path: { type: 'Exact', value: '/' }, method: 'GET', headers: [{ type: 'Exact', name: 'x-variant', value: 'b' }] }], backends: [httpBackend('b', [b])] }),
@@ -117,6 +129,21 @@ describe('proxy: plaintext HTTP listener (HTTP/1.1, h2c, gRPC, weights, timeouts
     for (let i = 0; i < 8; i++) answers.push((await get('/weighted')).text);
     expect(answers.filter((t) => t === 'Running on Pod a.\n')).to.have.length(2);
     expect(answers.filter((t) => t === 'Running on Pod b.\n')).to.have.length(6);
+  });
+
+  it("a backendRef's own header filters apply only to its requests, after the rule's", async () => {
+    const answers: { backend: string; servedBy: unknown }[] = [];
+    for (let i = 0; i < 4; i++) {
+      const response = await pool.request({ path: '/per-backend', method: 'GET', headers: { host: 'web.example.com' } });
+      await response.body.text();
+      answers.push({ backend: String(response.headers['x-backend']), servedBy: response.headers['x-served-by'] });
+    }
+    expect(answers.filter((a) => a.backend === 'a')).to.have.length(2);
+    for (const answer of answers) expect(answer.servedBy, JSON.stringify(answer)).to.equal(answer.backend === 'a' ? 'a' : undefined);
+    const seenByA = backendA.requests.filter((r) => r.url === '/per-backend');
+    const seenByB = backendB.requests.filter((r) => r.url === '/per-backend');
+    expect(seenByA.map((r) => [r.headers['backend'], r.headers['x-rule']])).to.deep.equal([['a', undefined], ['a', undefined]]);
+    expect(seenByB.map((r) => [r.headers['backend'], r.headers['x-rule']])).to.deep.equal([['b', 'all'], ['b', 'all']]);
   });
 
   it("an InvalidBackend keeps its share of requests, answered 500", async () => {

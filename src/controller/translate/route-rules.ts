@@ -1,7 +1,7 @@
 // Route rules → IR rules: matches, filters, weighted backends, and the answer for a
 // rule whose backends are all invalid (500 for HTTP, UNAVAILABLE for gRPC).
 import type {
-  GrpcFilter, GrpcRouteRule, HttpBackend, HttpFilter, HttpMethod, HttpRouteMatch, HttpRouteRule, HttpTimeouts, RouteSource, WeightedBackend, WeightedHttpBackend,
+  BackendFilter, GrpcFilter, GrpcRouteRule, HttpBackend, HttpFilter, HttpMethod, HttpRouteMatch, HttpRouteRule, HttpTimeouts, RouteSource, WeightedBackend, WeightedHttpBackend,
 } from '../../ir/types.js';
 import type { BackendRef, GRPCRouteRule, HTTPRouteFilter, HTTPRouteRule, ObjectMeta } from '../gatewayapi-types.js';
 import { resolveBackend, type BackendIndex } from './backends.js';
@@ -37,6 +37,8 @@ function resolveAll(refs: BackendRef[] | undefined, kind: string, namespace: str
     const resolution = resolveBackend(ref, kind, namespace, index, protocol);
     if (resolution.ok) {
       const backend: HttpBackend = { kind: 'Resolved', name: resolution.name, weight: resolution.weight, endpoints: resolution.endpoints, protocol: resolution.protocol };
+      const filters = headerModifiers(ref.filters, problems, 'on a backendRef');
+      if (filters.length) backend.filters = filters;
       return backend;
     }
     problems.refs ??= { reason: resolution.reason, message: resolution.message };
@@ -48,7 +50,7 @@ function resolveAll(refs: BackendRef[] | undefined, kind: string, namespace: str
 export function streamBackends(refs: BackendRef[] | undefined, kind: string, namespace: string, index: BackendIndex, problems: RuleProblems): WeightedBackend[] {
   return resolveAll(refs, kind, namespace, index, 'HTTP/1.1', problems).map((backend) => {
     if (backend.kind === 'Invalid') return backend;
-    const { protocol: _protocol, ...stream } = backend;
+    const { protocol: _protocol, filters: _filters, ...stream } = backend;
     return stream;
   });
 }
@@ -87,6 +89,15 @@ function httpFilters(filters: HTTPRouteFilter[] | undefined, problems: RuleProbl
     }
   }
   return out;
+}
+
+/** The header modifiers of a filter list where only those apply (GRPCRoute rules, backendRefs); other types are refused by name. */
+function headerModifiers(filters: HTTPRouteFilter[] | undefined, problems: RuleProblems, where: string): BackendFilter[] {
+  return httpFilters(filters, problems).filter((f): f is BackendFilter => {
+    if (f.type === 'RequestHeaderModifier' || f.type === 'ResponseHeaderModifier') return true;
+    problems.unsupported ??= `filter type ${f.type} is not supported ${where} (only RequestHeaderModifier and ResponseHeaderModifier)`;
+    return false;
+  });
 }
 
 function pathModifier(path: { type: string; replaceFullPath?: string; replacePrefixMatch?: string }) {
@@ -128,11 +139,7 @@ export function httpRules(rules: HTTPRouteRule[] | undefined, namespace: string,
 
 export function grpcRules(rules: GRPCRouteRule[] | undefined, namespace: string, index: BackendIndex, problems: RuleProblems): GrpcRouteRule[] {
   return (rules ?? [{}]).map((rule) => {
-    const filters = httpFilters(rule.filters, problems).filter((f): f is GrpcFilter => {
-      if (f.type === 'RequestHeaderModifier' || f.type === 'ResponseHeaderModifier') return true;
-      problems.unsupported ??= `filter type ${f.type} is not supported on GRPCRoute`;
-      return false;
-    });
+    const filters: GrpcFilter[] = headerModifiers(rule.filters, problems, 'on GRPCRoute');
     const backends = resolveAll(rule.backendRefs, 'GRPCRoute', namespace, index, 'HTTP/2', problems);
     return {
       ...(rule.name ? { name: rule.name } : {}),
