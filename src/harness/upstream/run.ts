@@ -9,6 +9,7 @@ import { createWriteStream, mkdirSync, readFileSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PortcullisError } from '../../lib/errors.js';
+import { loadKubeConfig, rawGet, waitFor } from '../../lib/kube.js';
 import { startLocalCluster } from '../../cluster/local/provider.js';
 import { ensureUpstreamSuiteBinary, upstreamSuiteVersion } from './suite-build.js';
 
@@ -124,12 +125,17 @@ export async function runUpstreamConformance(options: UpstreamOptions): Promise<
   }
 
   try {
+    await gatewayClassMustBeAccepted(kubeconfig, options.gatewayClass, !options.supportedFeatures?.length);
     progress(`phase: run profiles ${options.profiles.join(', ')} against GatewayClass ${options.gatewayClass} (log: ${logPath})`);
     const tests: UpstreamTestResult[] = [];
     const exitCode = await runSuite(binary, suiteArguments(options, reportPath), kubeconfig, logPath, (result) => {
       tests.push(result);
       if (result.state !== 'skipped') progress(`  ${result.state === 'passed' ? 'pass' : 'FAIL'} ${result.name} (${result.seconds.toFixed(1)}s)`);
     });
+    if (tests.length === 0) {
+      const said = readFileSync(logPath, 'utf8').split('\n').filter((line) => /Error:|Messages:|panic:/.test(line)).map((line) => line.trim()).slice(0, 6);
+      throw new PortcullisError('SUITE_DID_NOT_RUN', `the conformance suite stopped before running any test (exit ${exitCode}): ${said.join(' ') || 'see the log'} (log: ${logPath})`);
+    }
     const profiles = existsSync(reportPath) ? readUpstreamReport(readFileSync(reportPath, 'utf8')) : [];
     for (const profile of profiles) {
       for (const [kind, section] of [['core', profile.core], ['extended', profile.extended]] as const) {
@@ -141,6 +147,35 @@ export async function runUpstreamConformance(options: UpstreamOptions): Promise<
   } finally {
     await teardown?.();
   }
+}
+
+/**
+ * The suite reads the features to test from the GatewayClass's status (unless given),
+ * and refuses to start without any: wait for the class to be Accepted by its
+ * controller and, when features are read from it, to list them.
+ */
+async function gatewayClassMustBeAccepted(kubeconfig: string, name: string, needsFeatures: boolean): Promise<void> {
+  const kc = loadKubeConfig(kubeconfig);
+  let seen = 'nothing yet';
+  await waitFor(
+    { timeoutMs: 60_000, intervalMs: 500, what: `GatewayClass ${name} to be Accepted${needsFeatures ? ' and to list its supportedFeatures' : ''}` },
+    async () => {
+      const response = await rawGet(kc, `/apis/gateway.networking.k8s.io/v1/gatewayclasses/${name}`);
+      if (response.status === 404) {
+        seen = 'no such GatewayClass';
+        return undefined;
+      }
+      if (response.status !== 200) throw new Error(`GET GatewayClass ${name}: HTTP ${response.status}`);
+      const status = (JSON.parse(response.body) as { status?: { conditions?: { type: string; status: string }[]; supportedFeatures?: unknown[] } }).status;
+      const accepted = status?.conditions?.some((c) => c.type === 'Accepted' && c.status === 'True') ?? false;
+      const features = status?.supportedFeatures?.length ?? 0;
+      seen = `Accepted ${accepted}, ${features} supportedFeatures`;
+      return accepted && (!needsFeatures || features > 0) ? true : undefined;
+    },
+    () => seen,
+  ).catch((err: Error) => {
+    throw new PortcullisError('GATEWAYCLASS_NOT_READY', `${err.message.split('\n')[0]} (seen: ${seen}): install the implementation, pass its class with --gateway-class, or list the features with --supported-features`);
+  });
 }
 
 function runSuite(binary: string, args: string[], kubeconfig: string, logPath: string, onResult: (result: UpstreamTestResult) => void): Promise<number> {
