@@ -13,9 +13,9 @@ import { EventRecorder } from './status/events.js';
 import { StatusWriter, type ProgrammingState } from './status/writer.js';
 import { translate, type TranslateOptions } from './translate/index.js';
 import { ClusterCaches } from './watch/informers.js';
+import { supportedFeatures } from './features.js';
 
 /** Features this implementation claims in GatewayClass status (GEP-2162); only those its tests pass. */
-export const supportedFeatures = ['Gateway', 'HTTPRoute', 'ReferenceGrant', 'TLSRoute', 'GRPCRoute'];
 
 export interface ControllerOptions {
   kc: KubeConfig;
