@@ -117,7 +117,7 @@ export class LeaderElector {
         await this.api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: { ...mine, acquireTime: now, leaseTransitions: 0 } } });
         return true;
       } catch (createErr) {
-        if (isConflict(createErr) || (createErr as { code?: number }).code === 409) return false;
+        if (isConflict(createErr)) return false; // another replica created it first
         throw createErr;
       }
     }
