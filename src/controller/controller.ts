@@ -15,8 +15,11 @@ import { StatusWriter, type ProgrammingState } from './status/writer.js';
 import { translate, type TranslateOptions } from './translate/index.js';
 import { ClusterCaches } from './watch/informers.js';
 
-/** Features this implementation claims in GatewayClass status (GEP-2162); only those its tests pass. */
-export const supportedFeatures = ['Gateway', 'HTTPRoute', 'ReferenceGrant', 'TLSRoute', 'GRPCRoute'];
+/**
+ * Features this implementation claims in GatewayClass status (GEP-2162); only those its
+ * tests pass end to end (TCPRoute and BackendTLSPolicy: test/controller/end-to-end.test.ts).
+ */
+export const supportedFeatures = ['Gateway', 'HTTPRoute', 'ReferenceGrant', 'TLSRoute', 'GRPCRoute', 'TCPRoute', 'BackendTLSPolicy'];
 
 /**
  * - `loopback` (the local provider): each Gateway its own loopback address from `cidr`.
