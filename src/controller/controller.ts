@@ -50,6 +50,8 @@ export interface ControllerOptions {
   proxyAdminUrl: string;
   addressMode: AddressMode;
   classes: ServedClasses;
+  /** Where Ingresses are served: 80 and 443 unless told otherwise. */
+  ingressPorts?: { http: number; https: number };
   /** Absent: this is the only replica, and always writes status. */
   leaderElection?: LeaderElectionSettings;
   debounceMs?: number;
@@ -137,7 +139,8 @@ export class Controller {
 
   private translateOptions(snapshot: Snapshot): TranslateOptions {
     const { classes, addressMode } = this.options;
-    const ingress = { className: classes.ingressClassName, controller: classes.ingressControllerName, httpPort: 80, httpsPort: 443, defaultCertificate: this.defaultCertificate };
+    const ports = this.options.ingressPorts ?? { http: 80, https: 443 };
+    const ingress = { className: classes.ingressClassName, controller: classes.ingressControllerName, httpPort: ports.http, httpsPort: ports.https, defaultCertificate: this.defaultCertificate };
     if (addressMode.kind === 'loopback') {
       const pool = this.pool!;
       pool.retain(snapshot.gateways);

@@ -21,9 +21,16 @@ export const usage = `usage: node dist/src/controller/main.js [flags]
   --gateway-controller-name NAME    GatewayClass controllerName served (default ${controllerName})
   --ingress-class NAME              IngressClass served (default ${ingressClassName})
   --ingress-controller-name NAME    IngressClass spec.controller served (default portcullis.dev/ingress-controller)
+  --ingress-http-port P / --ingress-https-port P   where Ingresses are served (defaults 80, 443)
 `;
 
 export class FlagError extends Error {}
+
+function port(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new FlagError(`--${flag} must be a port number 1–65535, got "${value}"`);
+  return n;
+}
 
 function seconds(flag: string, value: string): number {
   const n = Number(value);
@@ -51,6 +58,8 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): { 
       'gateway-controller-name': { type: 'string', default: controllerName },
       'ingress-class': { type: 'string', default: ingressClassName },
       'ingress-controller-name': { type: 'string', default: 'portcullis.dev/ingress-controller' },
+      'ingress-http-port': { type: 'string', default: '80' },
+      'ingress-https-port': { type: 'string', default: '443' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -86,6 +95,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): { 
         ingressClassName: values['ingress-class']!,
         ingressControllerName: values['ingress-controller-name']!,
       },
+      ingressPorts: { http: port('ingress-http-port', values['ingress-http-port']!), https: port('ingress-https-port', values['ingress-https-port']!) },
       ...(leaderElect
         ? {
             leaderElection: {
