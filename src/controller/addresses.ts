@@ -1,7 +1,13 @@
-// Gateway addresses on the local provider: each Gateway gets its own loopback address
-// from the cluster's range (like a LoadBalancer IP), kept for as long as it exists and
-// reused after a controller restart from the Gateway's status.
-import type { Gateway } from './gatewayapi-types.js';
+// Where Gateways and Ingresses are served, in the two address modes:
+// - loopback (the local provider): each Gateway gets its own loopback address from the
+//   cluster's range (like a LoadBalancer IP), kept for as long as it exists and reused
+//   after a controller restart from the Gateway's status;
+// - service (in a cluster): the proxy binds 0.0.0.0 in its Pod and every Gateway and
+//   Ingress is published at the proxy Service's address — its LoadBalancer ingress, or
+//   its ClusterIP until a load balancer has given it one.
+import { isIP } from 'node:net';
+import type { V1Service } from '@kubernetes/client-node';
+import type { Gateway, GatewayStatusAddress } from './gatewayapi-types.js';
 import type { AddressAssignment } from './translate/gateway-processor.js';
 import { Reason } from './translate/conditions.js';
 
@@ -74,4 +80,33 @@ export class LoopbackAddressPool {
 
 function key(gateway: Gateway): string {
   return `${gateway.metadata.namespace}/${gateway.metadata.name}`;
+}
+
+/** The address the proxy binds in service mode: every interface of its Pod. */
+export const anyAddress = '0.0.0.0';
+
+/** A Service's published addresses: its LoadBalancer ingress (IPs and host names), else its ClusterIP. */
+export function serviceAddresses(service: V1Service): GatewayStatusAddress[] {
+  const ingress = (service.status?.loadBalancer?.ingress ?? []).flatMap((entry): GatewayStatusAddress[] =>
+    entry.ip ? [{ type: 'IPAddress', value: entry.ip }] : entry.hostname ? [{ type: 'Hostname', value: entry.hostname }] : [],
+  );
+  if (ingress.length > 0) return ingress;
+  const clusterIps = service.spec?.clusterIPs ?? (service.spec?.clusterIP ? [service.spec.clusterIP] : []);
+  return clusterIps.filter((ip) => isIP(ip) !== 0).map((ip) => ({ type: 'IPAddress', value: ip }));
+}
+
+/** Service mode: where a Gateway is published, given the proxy Service (`--publish-service`) as the snapshot holds it. */
+export function publishOnService(gateway: Gateway, service: V1Service | undefined, serviceName: string): AddressAssignment {
+  if (!service) {
+    return { reason: Reason.AddressNotAssigned, message: `the proxy Service ${serviceName} (--publish-service) does not exist: install it or fix the flag` };
+  }
+  const published = serviceAddresses(service);
+  if (published.length === 0) return { reason: Reason.AddressNotAssigned, message: `the proxy Service ${serviceName} has no LoadBalancer ingress address and no ClusterIP yet` };
+  const requested = gateway.spec.addresses ?? [];
+  if (requested.length === 0) return { address: anyAddress, published };
+  const usable = published.filter((p) => requested.some((r) => r.value === p.value && (r.type ?? 'IPAddress') === p.type));
+  if (usable.length === 0) {
+    return { reason: Reason.AddressNotUsable, message: `requested addresses ${requested.map((a) => a.value).join(', ')} are not addresses of the proxy Service ${serviceName} (${published.map((p) => p.value).join(', ')})` };
+  }
+  return { address: anyAddress, published: usable };
 }

@@ -6,8 +6,9 @@ import { createSelfSignedCertificate } from '../lib/certs.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { TlsCertificate } from '../ir/types.js';
-import { LoopbackAddressPool } from './addresses.js';
-import { controllerName, ingressClassName } from './gatewayapi-types.js';
+import { LoopbackAddressPool, anyAddress, publishOnService, serviceAddresses } from './addresses.js';
+import type { Snapshot } from './gatewayapi-types.js';
+import { LeaderElector } from './leader/lease-election.js';
 import { configVersion, programProxy } from './program/proxy-client.js';
 import { EventRecorder } from './status/events.js';
 import { StatusWriter, type ProgrammingState } from './status/writer.js';
@@ -15,13 +16,39 @@ import { translate, type TranslateOptions } from './translate/index.js';
 import { ClusterCaches } from './watch/informers.js';
 import { supportedFeatures } from './features.js';
 
-/** Features this implementation claims in GatewayClass status (GEP-2162); only those its tests pass. */
+/**
+ * - `loopback` (the local provider): each Gateway its own loopback address from `cidr`.
+ * - `service` (in a cluster): the proxy binds 0.0.0.0; status publishes the address of
+ *   the proxy Service `namespace/name`.
+ */
+export type AddressMode = { kind: 'loopback'; cidr: string } | { kind: 'service'; namespace: string; name: string };
+
+export interface LeaderElectionSettings {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationSeconds: number;
+  renewDeadlineSeconds: number;
+  retryPeriodSeconds: number;
+}
+
+/** Which objects are ours: several installs can share a cluster under different names. */
+export interface ServedClasses {
+  gatewayControllerName: string;
+  ingressClassName: string;
+  ingressControllerName: string;
+}
 
 export interface ControllerOptions {
   kc: KubeConfig;
   log: Logger;
   proxyAdminUrl: string;
-  gatewayCidr: string;
+  addressMode: AddressMode;
+  classes: ServedClasses;
+  /** Where Ingresses are served: 80 and 443 unless told otherwise. */
+  ingressPorts?: { http: number; https: number };
+  /** Absent: this is the only replica, and always writes status. */
+  leaderElection?: LeaderElectionSettings;
   debounceMs?: number;
 }
 
@@ -29,7 +56,8 @@ export class Controller {
   private readonly caches: ClusterCaches;
   private readonly writer: StatusWriter;
   private readonly events: EventRecorder;
-  private readonly pool: LoopbackAddressPool;
+  private readonly pool?: LoopbackAddressPool;
+  private readonly elector?: LeaderElector;
   private defaultCertificate?: TlsCertificate;
   private lastApplied?: string;
   private programming: ProgrammingState = { applied: false };
@@ -40,10 +68,25 @@ export class Controller {
   private watchdog?: NodeJS.Timeout;
 
   constructor(private readonly options: ControllerOptions) {
-    this.pool = new LoopbackAddressPool(options.gatewayCidr);
+    if (options.addressMode.kind === 'loopback') this.pool = new LoopbackAddressPool(options.addressMode.cidr);
     this.caches = new ClusterCaches(options.kc, options.log, () => this.schedule());
-    this.writer = new StatusWriter(options.kc, options.log, controllerName);
+    this.writer = new StatusWriter(options.kc, options.log, options.classes.gatewayControllerName);
     this.events = new EventRecorder(options.kc, options.log, 'portcullis-controller');
+    if (options.leaderElection) {
+      this.elector = new LeaderElector({
+        kc: options.kc,
+        log: options.log,
+        ...options.leaderElection,
+        // The new leader writes every status that differs from what it would write.
+        onStartedLeading: () => this.schedule(0),
+        onStoppedLeading: () => {},
+      });
+    }
+  }
+
+  /** Only the leader writes status and Events; every replica programs its own proxy. */
+  get writesStatus(): boolean {
+    return this.elector ? this.elector.isLeader : true;
   }
 
   async start(): Promise<void> {
@@ -51,6 +94,7 @@ export class Controller {
     this.defaultCertificate = { id: 'portcullis-default', source: 'the controller default certificate', keyType: 'ECDSA', certificateChainPem: material.certPem, privateKeyPem: material.keyPem };
     await this.caches.start();
     this.watchdog = setInterval(() => void this.checkProxy(), 2000);
+    this.elector?.start();
     this.schedule();
   }
 
@@ -58,6 +102,7 @@ export class Controller {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.watchdog);
+    await this.elector?.stop();
     await this.caches.stop();
   }
 
@@ -87,10 +132,23 @@ export class Controller {
     }
   }
 
-  private translateOptions(): TranslateOptions {
+  private translateOptions(snapshot: Snapshot): TranslateOptions {
+    const { classes, addressMode } = this.options;
+    const ports = this.options.ingressPorts ?? { http: 80, https: 443 };
+    const ingress = { className: classes.ingressClassName, controller: classes.ingressControllerName, httpPort: ports.http, httpsPort: ports.https, defaultCertificate: this.defaultCertificate };
+    if (addressMode.kind === 'loopback') {
+      const pool = this.pool!;
+      pool.retain(snapshot.gateways);
+      return {
+        gateway: { controllerName: classes.gatewayControllerName, supportedFeatures, gatewayAddress: (gateway) => pool.assign(gateway) },
+        ingress: { ...ingress, address: pool.ingressAddress() },
+      };
+    }
+    const serviceName = `${addressMode.namespace}/${addressMode.name}`;
+    const service = snapshot.services.find((s) => s.metadata?.namespace === addressMode.namespace && s.metadata?.name === addressMode.name);
     return {
-      gateway: { controllerName, supportedFeatures, gatewayAddress: (gateway) => this.pool.assign(gateway) },
-      ingress: { className: ingressClassName, controller: 'portcullis.dev/ingress-controller', address: this.pool.ingressAddress(), httpPort: 80, httpsPort: 443, defaultCertificate: this.defaultCertificate },
+      gateway: { controllerName: classes.gatewayControllerName, supportedFeatures, gatewayAddress: (gateway) => publishOnService(gateway, service, serviceName) },
+      ingress: { ...ingress, address: anyAddress, publishedAddresses: service ? serviceAddresses(service).map((a) => a.value) : [] },
     };
   }
 
@@ -100,8 +158,7 @@ export class Controller {
     const { log } = this.options;
     try {
       const snapshot = this.caches.snapshot();
-      this.pool.retain(snapshot.gateways);
-      const translation = translate(snapshot, this.translateOptions());
+      const translation = translate(snapshot, this.translateOptions(snapshot));
       const version = configVersion(translation.listeners);
       if (version !== this.lastApplied) {
         const result = await programProxy(this.options.proxyAdminUrl, { version, listeners: translation.listeners });
@@ -115,6 +172,7 @@ export class Controller {
           setTimeout(() => this.schedule(0), 1000);
         }
       }
+      if (!this.writesStatus) return;
       for (const warning of translation.warnings) log.warn('translation warning', { ...warning });
       const uids = new Map(snapshot.ingresses.map((i) => [`Ingress/${i.metadata?.namespace}/${i.metadata?.name}`, i.metadata?.uid]));
       await this.events.warn(translation.warnings, (object) => uids.get(object));

@@ -39,4 +39,7 @@ export const supportedFeatures: string[] = [
   'TLSRouteModeMixed',
   // TCPRoute (experimental channel), on TCP listeners and TLS Terminate ones.
   'TCPRoute',
+  // Extended: BackendTLSPolicy (re-encryption to HTTPRoute and GRPCRoute backends).
+  'BackendTLSPolicy',
+  'BackendTLSPolicySANValidation',
 ];

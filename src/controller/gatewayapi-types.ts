@@ -204,12 +204,19 @@ export interface BackendTLSPolicy {
     targetRefs: { group: string; kind: string; name: string; sectionName?: string }[];
     validation: {
       caCertificateRefs?: { group: string; kind: string; name: string }[];
-      wellKnownCACertificates?: 'System';
+      /** `System`, or an implementation's own prefixed name (none is ours). */
+      wellKnownCACertificates?: string;
       hostname: string;
       subjectAltNames?: { type: 'Hostname' | 'URI'; hostname?: string; uri?: string }[];
     };
   };
-  status?: unknown;
+  status?: { ancestors?: PolicyAncestorStatus[] };
+}
+
+export interface PolicyAncestorStatus {
+  ancestorRef: ParentReference;
+  controllerName: string;
+  conditions: Condition[];
 }
 
 /** Everything translation reads: a consistent copy of the caches at one moment. */

@@ -1,32 +1,43 @@
-// Entry point of the controller: `node dist/src/controller/main.js --kubeconfig FILE --proxy-admin URL --gateway-cidr CIDR`.
-import { parseArgs } from 'node:util';
+// Entry point of the controller:
+//   node dist/src/controller/main.js [--kubeconfig FILE] [--proxy-admin URL] [flags]   (--help lists them, see flags.ts)
+// A bad flag is one line naming the fix, and exit code 2.
 import { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
 import { Controller } from './controller.js';
+import { parseControllerFlags, usage } from './flags.js';
 
-const log = createLogger('controller');
-const { values } = parseArgs({
-  options: {
-    kubeconfig: { type: 'string' },
-    'proxy-admin': { type: 'string', default: 'http://127.0.0.1:19000' },
-    'gateway-cidr': { type: 'string', default: '127.16.0.0/16' },
-  },
-});
-const kc = new KubeConfig();
-if (values.kubeconfig) kc.loadFromFile(values.kubeconfig);
-else kc.loadFromDefault();
-const controller = new Controller({ kc, log, proxyAdminUrl: values['proxy-admin']!, gatewayCidr: values['gateway-cidr']! });
-const shutdown = async () => {
-  await controller.stop();
-  process.exit(0);
-};
-process.on('SIGTERM', () => void shutdown());
-process.on('SIGINT', () => void shutdown());
-try {
-  await controller.start();
-  log.info('controller started', { proxyAdmin: values['proxy-admin'], gatewayCidr: values['gateway-cidr'] });
-} catch (err) {
-  log.error('controller could not start', { err: errorMessage(err) });
-  process.exit(1);
+async function main(): Promise<void> {
+  const log = createLogger('controller');
+  let parsed: ReturnType<typeof parseControllerFlags>;
+  try {
+    parsed = parseControllerFlags(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`portcullis controller: ${errorMessage(err)} (see --help)\n`);
+    process.exit(2);
+  }
+  if (parsed === 'help') {
+    process.stdout.write(usage);
+    return;
+  }
+  const kc = new KubeConfig();
+  if (parsed.kubeconfig) kc.loadFromFile(parsed.kubeconfig);
+  else kc.loadFromDefault();
+  const controller = new Controller({ kc, log, ...parsed.options });
+  const shutdown = async () => {
+    await controller.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+  try {
+    await controller.start();
+    const { addressMode, leaderElection, proxyAdminUrl } = parsed.options;
+    log.info('controller started', { proxyAdmin: proxyAdminUrl, addressMode, leaderElection: leaderElection ? { lease: `${leaderElection.namespace}/${leaderElection.name}`, identity: leaderElection.identity } : false });
+  } catch (err) {
+    log.error('controller could not start', { err: errorMessage(err) });
+    process.exit(1);
+  }
 }
+
+await main();

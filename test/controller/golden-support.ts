@@ -4,10 +4,12 @@
 //   portcullis.test/certificate: "rsa demo.example.com *.example.com"
 // gets a fresh self-signed certificate for those names ("ecdsa …" for P-256, and
 // "mismatched-key …" for a certificate whose key does not match it). In outputs each
-// PEM is replaced by a placeholder naming its Secret, so outputs stay stable.
-import type { V1EndpointSlice, V1Secret, V1Service } from '@kubernetes/client-node';
+// PEM is replaced by a placeholder naming its Secret, so outputs stay stable. A ConfigMap
+// annotated `portcullis.test/ca-certificate: "Example CA"` gets a fresh CA certificate
+// under `ca.crt` (BackendTLSPolicy caCertificateRefs).
+import type { V1ConfigMap, V1EndpointSlice, V1Secret, V1Service } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { createSelfSignedCertificate, type KeyAlgorithm } from '../../src/lib/certs.js';
+import { createCertificateAuthority, createSelfSignedCertificate, type KeyAlgorithm } from '../../src/lib/certs.js';
 import { parseManifests } from '../../src/lib/kube.js';
 import type { Snapshot } from '../../src/controller/gatewayapi-types.js';
 import type { TranslateOptions, Translation } from '../../src/controller/translate/index.js';
@@ -67,6 +69,12 @@ export async function loadGoldenInput(text: string): Promise<GoldenInput> {
       const label = `${object.metadata.namespace}/${object.metadata.name}`;
       placeholders.set(material.certPem, `<certificate of Secret ${label}>`);
       placeholders.set(material.keyPem, `<private key of Secret ${label}>`);
+    }
+    if (object.kind === 'ConfigMap' && annotations['portcullis.test/ca-certificate']) {
+      const ca = await createCertificateAuthority(annotations['portcullis.test/ca-certificate']);
+      const configMap = object as unknown as V1ConfigMap;
+      configMap.data = { ...configMap.data, 'ca.crt': ca.certPem };
+      placeholders.set(ca.certPem, `<CA certificate of ConfigMap ${object.metadata.namespace}/${object.metadata.name}>`);
     }
     (snapshot[key] as unknown as GoldenObject[]).push(object);
     if (object.kind === 'Service' && annotations['portcullis.test/endpoints']) {

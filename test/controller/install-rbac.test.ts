@@ -31,6 +31,7 @@ const writes: [string, string, string][] = [
   ['gateway.networking.k8s.io', 'grpcroutes/status', 'patch'],
   ['gateway.networking.k8s.io', 'tlsroutes/status', 'patch'],
   ['gateway.networking.k8s.io', 'tcproutes/status', 'patch'],
+  ['gateway.networking.k8s.io', 'backendtlspolicies/status', 'patch'],
   ['networking.k8s.io', 'ingresses/status', 'patch'],
   ['', 'events', 'create'],
 ];
@@ -65,6 +66,7 @@ describe('install RBAC: least privilege for the controller', function () {
       ['watch', 'secrets', undefined, 'yes'],
       ['list', 'httproutes.gateway.networking.k8s.io', undefined, 'yes'],
       ['patch', 'gateways.gateway.networking.k8s.io', 'status', 'yes'],
+      ['patch', 'backendtlspolicies.gateway.networking.k8s.io', 'status', 'yes'],
       ['patch', 'ingresses.networking.k8s.io', 'status', 'yes'],
       ['create', 'events', undefined, 'yes'],
       ['create', 'secrets', undefined, 'no'],

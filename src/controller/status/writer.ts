@@ -2,13 +2,14 @@
 // show, as merge patches carrying resourceVersion (a conflict means someone wrote
 // meanwhile: the next pass, triggered by their write, tries again). Route parents of
 // other controllers are kept as they are.
+import { isIP } from 'node:net';
 import { CustomObjectsApi, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { apiStatus, isConflict, isNotFound, mergePatch } from '../../lib/kube.js';
 import type { Logger } from '../../lib/log.js';
 import { errorMessage } from '../../lib/errors.js';
-import { gatewayGroup, type Condition, type ParentReference, type Route, type RouteParentStatus, type Snapshot } from '../gatewayapi-types.js';
+import { gatewayGroup, type BackendTLSPolicy, type Condition, type PolicyAncestorStatus, type ParentReference, type Route, type RouteParentStatus, type Snapshot } from '../gatewayapi-types.js';
 import { ConditionType, Reason, condition, stampConditions, type DesiredCondition } from '../translate/conditions.js';
-import type { DesiredStatuses } from '../translate/model.js';
+import type { DesiredPolicyAncestorStatus, DesiredStatuses } from '../translate/model.js';
 
 export interface ProgrammingState {
   /** The proxy serves the configuration these statuses describe. */
@@ -94,10 +95,15 @@ export class StatusWriter {
         tasks.push(this.patchCustom(route.kind, plurals[route.kind]!, versions[versionKey], route.metadata.namespace, route.metadata.name, route.metadata.resourceVersion, { parents }));
       }
     }
+    for (const policy of snapshot.backendTlsPolicies) {
+      const ancestors = this.policyAncestors(policy, desired.backendTlsPolicies[`${policy.metadata.namespace}/${policy.metadata.name}`] ?? [], now);
+      if (canonical(ancestors) === canonical(policy.status?.ancestors ?? [])) continue;
+      tasks.push(this.patchCustom('BackendTLSPolicy', 'backendtlspolicies', versions.backendTlsPolicies, policy.metadata.namespace, policy.metadata.name, policy.metadata.resourceVersion, { ancestors }));
+    }
     for (const ingress of snapshot.ingresses) {
       const want = desired.ingresses[`${ingress.metadata?.namespace}/${ingress.metadata?.name}`];
       if (!want) continue;
-      const loadBalancer = { ingress: want.addresses.map((ip) => ({ ip })) };
+      const loadBalancer = { ingress: want.addresses.map((address) => (isIP(address) ? { ip: address } : { hostname: address })) };
       if (canonical(loadBalancer) === canonical(ingress.status?.loadBalancer ?? {})) continue;
       tasks.push(this.guard('Ingress', `${ingress.metadata?.namespace}/${ingress.metadata?.name}`, () =>
         this.networking.patchNamespacedIngressStatus({ name: ingress.metadata!.name!, namespace: ingress.metadata!.namespace!, body: { metadata: { resourceVersion: ingress.metadata?.resourceVersion }, status: { loadBalancer } } }, mergePatch),
@@ -112,6 +118,17 @@ export class StatusWriter {
     const mine = ours.map(({ parentRef, conditions }) => {
       const previous: Condition[] | undefined = current.find((p) => p.controllerName === this.controllerName && sameParent(p.parentRef, parentRef))?.conditions;
       return { parentRef, controllerName: this.controllerName, conditions: stampConditions(conditions, previous, route.metadata.generation, now) };
+    });
+    return [...others, ...mine];
+  }
+
+  /** Like route parents: ancestors written by other controllers stay as they are. */
+  private policyAncestors(policy: BackendTLSPolicy, ours: DesiredPolicyAncestorStatus[], now: string): PolicyAncestorStatus[] {
+    const current = policy.status?.ancestors ?? [];
+    const others = current.filter((a) => a.controllerName !== this.controllerName);
+    const mine = ours.map(({ ancestorRef, conditions }) => {
+      const previous = current.find((a) => a.controllerName === this.controllerName && sameParent(a.ancestorRef, ancestorRef))?.conditions;
+      return { ancestorRef, controllerName: this.controllerName, conditions: stampConditions(conditions, previous, policy.metadata.generation, now) };
     });
     return [...others, ...mine];
   }

@@ -2,8 +2,9 @@
 // with the reference checks the Gateway API asks for (InvalidKind, RefNotPermitted,
 // BackendNotFound) and the upstream protocol from the Service port's appProtocol.
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import type { Endpoint, InvalidBackend, UpstreamProtocol } from '../../ir/types.js';
+import type { Endpoint, InvalidBackend, UpstreamProtocol, UpstreamTls } from '../../ir/types.js';
 import { gatewayGroup, type BackendRef, type ReferenceGrant } from '../gatewayapi-types.js';
+import { policiesAt, type BackendTlsIndex } from './backend-tls.js';
 import { Reason } from './conditions.js';
 import { referenceAllowed } from './references.js';
 
@@ -12,9 +13,10 @@ export interface BackendIndex {
   /** `namespace/service` → its EndpointSlices. */
   slices: Map<string, V1EndpointSlice[]>;
   grants: ReferenceGrant[];
+  backendTls: BackendTlsIndex;
 }
 
-export function indexBackends(services: V1Service[], slices: V1EndpointSlice[], grants: ReferenceGrant[]): BackendIndex {
+export function indexBackends(services: V1Service[], slices: V1EndpointSlice[], grants: ReferenceGrant[], backendTls: BackendTlsIndex): BackendIndex {
   const serviceMap = new Map(services.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]));
   const sliceMap = new Map<string, V1EndpointSlice[]>();
   for (const slice of slices) {
@@ -23,7 +25,7 @@ export function indexBackends(services: V1Service[], slices: V1EndpointSlice[], 
     const key = `${slice.metadata?.namespace}/${service}`;
     sliceMap.set(key, [...(sliceMap.get(key) ?? []), slice]);
   }
-  return { services: serviceMap, slices: sliceMap, grants };
+  return { services: serviceMap, slices: sliceMap, grants, backendTls };
 }
 
 export interface ResolvedServiceBackend {
@@ -32,6 +34,8 @@ export interface ResolvedServiceBackend {
   weight: number;
   endpoints: Endpoint[];
   protocol: UpstreamProtocol;
+  /** The BackendTLSPolicy for this Service port, if any: what to re-encrypt with, or why that fails. */
+  backendTls?: { tls?: UpstreamTls; failure?: string; policy: string; reported: string[] };
 }
 
 export interface BackendProblem {
@@ -81,5 +85,7 @@ export function resolveBackend(ref: BackendRef, routeKind: string, routeNamespac
   endpoints.sort((a, b) => (a.address === b.address ? a.port - b.port : a.address.localeCompare(b.address)));
   const appProtocol = servicePort.appProtocol ?? '';
   const protocol: UpstreamProtocol = appProtocol === 'kubernetes.io/h2c' || appProtocol === 'h2c' ? 'HTTP/2' : appProtocol === 'kubernetes.io/ws' ? 'HTTP/1.1' : defaultProtocol;
-  return { ok: true, name, weight, endpoints, protocol };
+  const policies = policiesAt(index.backendTls, namespace, ref.name, servicePort.name);
+  const backendTls = policies && { tls: policies.applied.tls, failure: policies.applied.failure, policy: policies.applied.key, reported: policies.reported };
+  return { ok: true, name, weight, endpoints, protocol, ...(backendTls ? { backendTls } : {}) };
 }

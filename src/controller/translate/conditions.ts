@@ -42,6 +42,10 @@ export const Reason = {
   InvalidKind: 'InvalidKind',
   BackendNotFound: 'BackendNotFound',
   UnsupportedProtocolBackend: 'UnsupportedProtocol',
+  // Policy (BackendTLSPolicy)
+  Conflicted: 'Conflicted',
+  InvalidCACertificateRef: 'InvalidCACertificateRef',
+  NoValidCACertificate: 'NoValidCACertificate',
 } as const;
 
 export type ConditionStatus = Condition['status'];

@@ -3,7 +3,7 @@
 import type { V1Namespace } from '@kubernetes/client-node';
 import { hostnamesIntersect } from '../../ir/hostname.js';
 import type { ServerBlock } from '../../ir/types.js';
-import { gatewayGroup, type Gateway, type ParentReference, type Route, type Snapshot } from '../gatewayapi-types.js';
+import { gatewayGroup, type Gateway, type GatewayStatusAddress, type ParentReference, type Route, type Snapshot } from '../gatewayapi-types.js';
 import type { BackendIndex } from './backends.js';
 import { ConditionType, Reason, condition, type DesiredCondition } from './conditions.js';
 import { planListeners, type ListenerPlan } from './gateway-listeners.js';
@@ -13,7 +13,11 @@ import type { DesiredRouteParentStatus, DesiredStatuses } from './model.js';
 import { namespaceAllowed } from './references.js';
 import { grpcRules, httpRules, isoTimestamp, routeSource, streamBackends, type RuleProblems } from './route-rules.js';
 
-export type AddressAssignment = { address: string } | { reason: string; message: string };
+/**
+ * `address` is what the proxy binds; `published` what status.addresses lists (default:
+ * the bound address itself, as on the local provider).
+ */
+export type AddressAssignment = { address: string; published?: GatewayStatusAddress[] } | { reason: string; message: string };
 
 export interface GatewayProcessorOptions {
   controllerName: string;
@@ -29,6 +33,7 @@ const byAge = <T extends { metadata: { creationTimestamp?: string | Date; namesp
 interface GatewayPlan {
   gateway: Gateway;
   address?: string;
+  published?: GatewayStatusAddress[];
   addressProblem?: { reason: string; message: string };
   listeners: ListenerPlan[];
 }
@@ -52,7 +57,7 @@ export function processGateways(snapshot: Snapshot, index: BackendIndex, builder
       const assignment = options.gatewayAddress(gateway);
       return {
         gateway,
-        ...('address' in assignment ? { address: assignment.address } : { addressProblem: assignment }),
+        ...('address' in assignment ? { address: assignment.address, published: assignment.published } : { addressProblem: assignment }),
         listeners: planListeners(gateway, lookup),
       };
     });
@@ -125,6 +130,7 @@ function attachRoute(route: Route, gateways: Map<string, GatewayPlan>, namespace
         accepted = condition(ConditionType.Accepted, false, Reason.UnsupportedValue, problems.unsupported);
       } else {
         accepted = condition(ConditionType.Accepted, true, Reason.Accepted, 'Route is accepted');
+        reportPolicies(problems.backendTlsPolicies, plan.gateway, index, statuses);
         for (const { listener, hosts } of unclaimed) {
           if (route.kind === 'HTTPRoute' || route.kind === 'GRPCRoute') listener.claims[route.kind].push(hosts.hostnames);
           listener.attachedRoutes++;
@@ -136,6 +142,16 @@ function attachRoute(route: Route, gateways: Map<string, GatewayPlan>, namespace
     parents.push({ parentRef, conditions });
   }
   if (parents.length > 0) statuses.routes[`${route.kind}/${namespace}/${route.metadata.name}`] = parents;
+}
+
+/** A route accepted on a Gateway puts that Gateway among the ancestors of its backends' BackendTLSPolicies. */
+function reportPolicies(policies: Set<string> | undefined, gateway: Gateway, index: BackendIndex, statuses: DesiredStatuses): void {
+  for (const policy of policies ?? []) {
+    const ancestors = (statuses.backendTlsPolicies[policy] ??= []);
+    const ancestorRef = { group: gatewayGroup, kind: 'Gateway', namespace: gateway.metadata.namespace!, name: gateway.metadata.name };
+    if (ancestors.some((a) => a.ancestorRef.namespace === ancestorRef.namespace && a.ancestorRef.name === ancestorRef.name)) continue;
+    ancestors.push({ ancestorRef, conditions: index.backendTls.conditions.get(policy)! });
+  }
 }
 
 /**
@@ -193,13 +209,14 @@ function gatewayStatus(plan: GatewayPlan) {
   } else {
     conditions.push(condition(ConditionType.Accepted, true, Reason.Accepted, 'Gateway is accepted'));
   }
+  const addresses = plan.published ?? (plan.address ? [{ type: 'IPAddress', value: plan.address }] : []);
   if (plan.addressProblem) {
     conditions.push(condition(ConditionType.Programmed, false, plan.addressProblem.reason, plan.addressProblem.message));
   } else if (programmed.length === 0) {
     conditions.push(condition(ConditionType.Programmed, false, Reason.Invalid, 'no listener can be programmed'));
   } else {
-    conditions.push(condition(ConditionType.Programmed, true, Reason.Programmed, `served on ${plan.address}`));
+    conditions.push(condition(ConditionType.Programmed, true, Reason.Programmed, `served on ${addresses.map((a) => a.value).join(', ')}`));
   }
-  return { addresses: plan.address ? [{ type: 'IPAddress', value: plan.address }] : [], conditions, listeners };
+  return { addresses, conditions, listeners };
 }
 

@@ -2,6 +2,7 @@
 // clock. The Gateway API and Ingress processors run in that order over one builder,
 // so Gateways claim hostnames on a shared socket before Ingresses.
 import type { Snapshot } from '../gatewayapi-types.js';
+import { indexBackendTlsPolicies } from './backend-tls.js';
 import { indexBackends } from './backends.js';
 import { processGateways, type GatewayProcessorOptions } from './gateway-processor.js';
 import { processIngresses, type IngressProcessorOptions } from './ingress-processor.js';
@@ -14,7 +15,7 @@ export interface TranslateOptions {
 }
 
 export function translate(snapshot: Snapshot, options: TranslateOptions): Translation {
-  const index = indexBackends(snapshot.services, snapshot.endpointSlices, snapshot.referenceGrants);
+  const index = indexBackends(snapshot.services, snapshot.endpointSlices, snapshot.referenceGrants, indexBackendTlsPolicies(snapshot.backendTlsPolicies, snapshot.configMaps));
   const builder = new IrBuilder();
   const statuses = emptyStatuses();
   const warnings: TranslationWarning[] = [];

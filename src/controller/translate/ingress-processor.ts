@@ -14,8 +14,10 @@ export interface IngressProcessorOptions {
   className: string;
   /** IngressClass `spec.controller` value that marks a class as ours. */
   controller: string;
-  /** Where Ingresses are served; without one, Ingresses are not served. */
+  /** Where Ingresses are served (the address the proxy binds); without one, Ingresses are not served. */
   address?: string;
+  /** What status.loadBalancer lists (IPs or host names); default: `address`. */
+  publishedAddresses?: string[];
   httpPort: number;
   httpsPort: number;
   /** Served for TLS hosts whose Secret is missing or invalid. */
@@ -114,7 +116,7 @@ export function processIngresses(snapshot: Snapshot, index: BackendIndex, builde
       ensureBlock(options.httpPort, undefined, ingress);
       defaults.push({ rule: rule(undefined, ingress.spec.defaultBackend, namespace, index, warnings, object), source: { ...source, creationTimestamp: defaultBackendTimestamp } });
     }
-    statuses.ingresses[`${namespace}/${ingress.metadata!.name}`] = { addresses: [address] };
+    statuses.ingresses[`${namespace}/${ingress.metadata!.name}`] = { addresses: options.publishedAddresses ?? [address] };
   }
   // The oldest defaultBackend serves every request no rule matched, on every Ingress block.
   const fallback = defaults[0];

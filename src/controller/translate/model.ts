@@ -23,6 +23,12 @@ export interface DesiredRouteParentStatus {
   conditions: DesiredCondition[];
 }
 
+/** One entry of a policy's status.ancestors: the Gateway under which it is reported. */
+export interface DesiredPolicyAncestorStatus {
+  ancestorRef: ParentReference;
+  conditions: DesiredCondition[];
+}
+
 export interface DesiredStatuses {
   /** By GatewayClass name. */
   gatewayClasses: Record<string, { conditions: DesiredCondition[]; supportedFeatures: string[] }>;
@@ -32,6 +38,8 @@ export interface DesiredStatuses {
   routes: Record<string, DesiredRouteParentStatus[]>;
   /** By `namespace/name`: the addresses to publish in status.loadBalancer. */
   ingresses: Record<string, { addresses: string[] }>;
+  /** By `namespace/name`: the Gateways (of ours) whose routes use the policy's Services. */
+  backendTlsPolicies: Record<string, DesiredPolicyAncestorStatus[]>;
 }
 
 export interface TranslationWarning {
@@ -48,5 +56,5 @@ export interface Translation {
 }
 
 export function emptyStatuses(): DesiredStatuses {
-  return { gatewayClasses: {}, gateways: {}, routes: {}, ingresses: {} };
+  return { gatewayClasses: {}, gateways: {}, routes: {}, ingresses: {}, backendTlsPolicies: {} };
 }

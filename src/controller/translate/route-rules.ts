@@ -11,6 +11,8 @@ export interface RuleProblems {
   refs?: { reason: string; message: string };
   /** A feature we do not implement: Accepted False, UnsupportedValue. */
   unsupported?: string;
+  /** BackendTLSPolicies (`namespace/name`) of the backends, reported under each Gateway the route is accepted on. */
+  backendTlsPolicies?: Set<string>;
 }
 
 export function routeSource(kind: RouteSource['kind'], metadata: ObjectMeta): RouteSource {
@@ -32,26 +34,41 @@ export function durationMs(value: string | undefined): number | undefined {
   return total;
 }
 
+/**
+ * HTTP and gRPC backends, re-encrypted when a BackendTLSPolicy targets their Service port;
+ * a policy that cannot be used (no valid CA) makes the backend invalid: its share of
+ * requests fails with a 5xx (BackendTLSPolicyValidation.caCertificateRefs docs).
+ */
 function resolveAll(refs: BackendRef[] | undefined, kind: string, namespace: string, index: BackendIndex, protocol: 'HTTP/1.1' | 'HTTP/2', problems: RuleProblems): WeightedHttpBackend[] {
   return (refs ?? []).map((ref) => {
     const resolution = resolveBackend(ref, kind, namespace, index, protocol);
-    if (resolution.ok) {
-      const backend: HttpBackend = { kind: 'Resolved', name: resolution.name, weight: resolution.weight, endpoints: resolution.endpoints, protocol: resolution.protocol };
-      const filters = headerModifiers(ref.filters, problems, 'on a backendRef');
-      if (filters.length) backend.filters = filters;
-      return backend;
+    if (!resolution.ok) {
+      problems.refs ??= { reason: resolution.reason, message: resolution.message };
+      return resolution.backend;
     }
-    problems.refs ??= { reason: resolution.reason, message: resolution.message };
-    return resolution.backend;
+    const { name, weight, endpoints, backendTls } = resolution;
+    if (backendTls) {
+      problems.backendTlsPolicies ??= new Set();
+      for (const policy of backendTls.reported) problems.backendTlsPolicies.add(policy);
+      if (!backendTls.tls) return { kind: 'Invalid', name, weight, reason: `BackendTLSPolicy ${backendTls.policy}: ${backendTls.failure}` };
+    }
+    const backend: HttpBackend = { kind: 'Resolved', name, weight, endpoints, protocol: resolution.protocol, ...(backendTls?.tls ? { tls: backendTls.tls } : {}) };
+    const filters = headerModifiers(ref.filters, problems, 'on a backendRef');
+    if (filters.length) backend.filters = filters;
+    return backend;
   });
 }
 
-/** Stream routes (TLSRoute, TCPRoute) take no protocol. */
+/**
+ * Stream routes (TLSRoute, TCPRoute) take no protocol, and no upstream TLS: the proxy
+ * re-encrypts HTTP and gRPC only, so a BackendTLSPolicy does not apply to them.
+ */
 export function streamBackends(refs: BackendRef[] | undefined, kind: string, namespace: string, index: BackendIndex, problems: RuleProblems): WeightedBackend[] {
-  return resolveAll(refs, kind, namespace, index, 'HTTP/1.1', problems).map((backend) => {
-    if (backend.kind === 'Invalid') return backend;
-    const { protocol: _protocol, filters: _filters, ...stream } = backend;
-    return stream;
+  return (refs ?? []).map((ref) => {
+    const resolution = resolveBackend(ref, kind, namespace, index, 'HTTP/1.1');
+    if (resolution.ok) return { kind: 'Resolved', name: resolution.name, weight: resolution.weight, endpoints: resolution.endpoints };
+    problems.refs ??= { reason: resolution.reason, message: resolution.message };
+    return resolution.backend;
   });
 }
 
