@@ -28,6 +28,7 @@ import {
   type HeaderEdits,
   type HeaderMap,
 } from './http-filters.js';
+import { setForwardedHeaders } from './forwarded-headers.js';
 import { hostnameOfAuthority } from './hostname-match.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { ProxyOptions } from './proxy-options.js';
@@ -434,7 +435,7 @@ export class HttpForwarder {
     }, undefined, true);
   }
 
-  /** The client's headers for the backend: hop-by-hop removed, X-Forwarded-For/-Proto set. */
+  /** The client's headers for the backend: hop-by-hop removed, X-Forwarded-* and Forwarded set (forwarded-headers.ts). */
   private upstreamHeaders(request: DownstreamRequest): HeaderMap {
     const source = request.headers;
     const nominated = connectionNominatedHeaders(source['connection']);
@@ -444,10 +445,8 @@ export class HttpForwarder {
       if (nominated.length > 0 && nominated.includes(name)) continue;
       headers[name] = source[name];
     }
-    const previous = source['x-forwarded-for'];
-    const client = request.connection.clientAddress;
-    headers['x-forwarded-for'] = previous === undefined ? client : `${Array.isArray(previous) ? previous.join(', ') : previous}, ${client}`;
-    headers['x-forwarded-proto'] = request.connection.scheme;
+    const { connection } = request;
+    setForwardedHeaders(headers, source, { clientAddress: connection.clientAddress, scheme: connection.scheme, authority: request.authority, port: connection.listener.ir.port });
     return headers;
   }
 
