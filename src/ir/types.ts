@@ -352,6 +352,18 @@ export interface Backend {
   endpoints: Endpoint[];
   /** BackendTLSPolicy: re-encrypt to the backend. Not allowed on passthrough routes. */
   tls?: UpstreamTls;
+  /**
+   * Send a PROXY protocol header first on every connection to this backend, so it
+   * learns the client's address and port (haproxy's proxy-protocol.txt). Absent: off.
+   * Stream backends only (TCPRoute, TLSRoute passthrough or terminated); the validator
+   * refuses it on HTTP backends, which get X-Forwarded-For instead.
+   */
+  proxyProtocol?: ProxyProtocol;
+}
+
+/** Which PROXY protocol header to send. Only the binary version 2 for now. */
+export interface ProxyProtocol {
+  version: 'V2';
 }
 
 export interface HttpBackend extends Backend {
