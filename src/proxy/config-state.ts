@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import tls, { type SecureContext } from 'node:tls';
 import type {
+  ClientValidation,
   GrpcRouteRule,
   HttpBackend,
   HttpRouteRule,
@@ -219,10 +220,13 @@ export class SecureContextCache {
     for (const listener of config.listeners) {
       for (const block of listener.serverBlocks) {
         if (block.tls?.mode !== 'Terminate') continue;
+        const clientValidation = block.tls.clientValidation;
         for (const certificate of block.tls.certificates) {
-          const digest = createHash('sha256').update(certificate.certificateChainPem).update('\0').update(certificate.privateKeyPem).digest('base64url');
+          const hash = createHash('sha256').update(certificate.certificateChainPem).update('\0').update(certificate.privateKeyPem);
+          if (clientValidation) hash.update('\0').update(clientValidation.mode).update('\0').update(clientValidation.caCertificatesPem);
+          const digest = hash.digest('base64url');
           let context = next.get(digest) ?? this.contexts.get(digest);
-          if (!context) context = this.create(certificate, listener, block.id);
+          if (!context) context = this.create(certificate, clientValidation, listener, block.id);
           next.set(digest, context);
           byCertificate.set(certificate, context);
         }
@@ -236,14 +240,19 @@ export class SecureContextCache {
     this.contexts = built.byDigest;
   }
 
-  private create(certificate: TlsCertificate, listener: Listener, blockId: string): SecureContext {
+  private create(certificate: TlsCertificate, clientValidation: ClientValidation | undefined, listener: Listener, blockId: string): SecureContext {
     try {
       return tls.createSecureContext({
         cert: certificate.certificateChainPem,
         key: certificate.privateKeyPem,
         minVersion: 'TLSv1.2',
         // Session resumption (tickets) across contexts and workers: same id context, shared keys.
-        sessionIdContext: 'portcullis',
+        // A block that validates client certificates gets its own id context (from its CAs and
+        // mode): OpenSSL resumes a session only under the id context that made it, so a
+        // session from a block that did not verify the client never resumes on one that does.
+        sessionIdContext: clientValidation ? sessionIdContextOf(clientValidation) : 'portcullis',
+        // The CAs client certificates must chain to; also sent as certificate_authorities.
+        ...(clientValidation ? { ca: clientValidation.caCertificatesPem } : {}),
         ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}),
       });
     } catch (error) {
@@ -254,6 +263,11 @@ export class SecureContextCache {
       );
     }
   }
+}
+
+/** At most 32 bytes (SSL_MAX_SID_CTX_LENGTH). */
+function sessionIdContextOf(validation: ClientValidation): string {
+  return createHash('sha256').update(validation.mode).update('\0').update(validation.caCertificatesPem).digest('hex').slice(0, 32);
 }
 
 // ---------------------------------------------------------------------------------

@@ -99,7 +99,11 @@ export async function handleTlsConnection(listener: RuntimeListener, socket: Soc
     closeWith(socket, alertRecord(Alert.internalError));
     return;
   }
-  const terminated = await terminateTls(socket, read.buffered, secureContext, action.alpnProtocols, options.handshakeTimeoutMs);
+  const terminated = await terminateTls(socket, read.buffered, secureContext, {
+    alpnProtocols: action.alpnProtocols,
+    clientValidation: action.block.tls?.mode === 'Terminate' ? action.block.tls.clientValidation : undefined,
+    timeoutMs: options.handshakeTimeoutMs,
+  });
   if (!terminated.ok) {
     metrics.tlsHandshakeFailures.inc([listener.name, terminated.reason]);
     socket.destroy();
