@@ -30,6 +30,7 @@ import {
 } from './http-filters.js';
 import { setForwardedHeaders } from './forwarded-headers.js';
 import { hostnameOfAuthority } from './hostname-match.js';
+import { sendUpgrade, type UpgradeOutcome, type UpgradeRequest } from './http-upgrade.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { ProxyOptions } from './proxy-options.js';
 import { matchRequest, type ConnectionTls, type GrpcRouteMatched, type HttpRouteMatched } from './route-table.js';
@@ -84,6 +85,8 @@ export interface DownstreamRequest {
   readonly body: Readable | null;
   readonly sink: ResponseSink;
   readonly startedAt: number;
+  /** Present on an HTTP/1.1 Upgrade request (WebSocket): the detached client socket. */
+  readonly upgrade?: UpgradeRequest;
 }
 
 // ---------------------------------------------------------------------------------
@@ -342,6 +345,9 @@ export class HttpForwarder {
   constructor(private readonly deps: ForwarderDependencies) {}
 
   handle(request: DownstreamRequest): void {
+    if (request.method === 'CONNECT') {
+      return this.respondJson(request, 501, { message: 'CONNECT is not supported: this gateway routes requests to its backends and does not open tunnels to other hosts' });
+    }
     const { path, query } = splitTarget(request.target);
     const listener = request.connection.listener;
     const result = matchRequest(listener.routeTable, {
@@ -400,7 +406,7 @@ export class HttpForwarder {
       if (plan.rewrite.path) upstreamPath = modifyPath(plan.rewrite.path, path, matchedPathPrefix(matched.match));
       if (plan.rewrite.hostname) authority = plan.rewrite.hostname;
     }
-    void this.forward(request, attempts, choice, {
+    const upstreamRequest: UpstreamRequest = {
       method: request.method,
       path: query ? `${upstreamPath}?${query}` : upstreamPath,
       authority,
@@ -409,7 +415,9 @@ export class HttpForwarder {
       timeoutMs: 0,
       responseHeaders: plan.responseHeaders,
       wantsTrailers: false,
-    }, rule.timeouts, false);
+    };
+    if (request.upgrade) return void this.forwardUpgrade(request, request.upgrade, attempts, choice, upstreamRequest);
+    void this.forward(request, attempts, choice, upstreamRequest, rule.timeouts, false);
   }
 
   private handleGrpcRoute(request: DownstreamRequest, matched: GrpcRouteMatched, path: string, query: string): void {
@@ -498,6 +506,71 @@ export class HttpForwarder {
     }
     if (timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
     this.finish(request, outcome, choice, grpc);
+  }
+
+  /** An Upgrade (WebSocket) request: see http-upgrade.ts. Connect failures move on to the next endpoint. */
+  private async forwardUpgrade(
+    request: DownstreamRequest,
+    upgrade: UpgradeRequest,
+    upstreams: HttpUpstream[],
+    choice: Extract<HttpBackendChoice, { kind: 'resolved' }>,
+    upstreamRequest: UpstreamRequest,
+  ): Promise<void> {
+    const listenerName = request.connection.listener.name;
+    const backend = choice.backend;
+    if (backend.protocol !== 'HTTP/1.1') {
+      return this.respondJson(request, 502, { message: 'the backend speaks HTTP/2; an Upgrade (WebSocket) request needs an HTTP/1.1 backend', backend: backend.name });
+    }
+    const { options, metrics } = this.deps;
+    let outcome: UpgradeOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
+    for (const upstream of upstreams) {
+      if (upgrade.socket.destroyed || upstream.protocol !== 'HTTP/1.1') return;
+      outcome = await sendUpgrade(
+        upgrade,
+        {
+          upstream,
+          backend,
+          method: upstreamRequest.method,
+          path: upstreamRequest.path,
+          authority: upstreamRequest.authority,
+          headers: upstreamRequest.headers,
+          connectTimeoutMs: options.upstreamConnectTimeoutMs,
+          responseTimeoutMs: options.upstreamHeadersTimeoutMs,
+          idleTimeoutMs: options.streamIdleTimeoutMs,
+        },
+        (bytes) => {
+          metrics.streamBytes.inc([listenerName, 'client-to-backend'], bytes.fromClient);
+          metrics.streamBytes.inc([listenerName, 'backend-to-client'], bytes.fromBackend);
+        },
+      );
+      if (outcome.kind !== 'not-sent') break;
+      metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
+    }
+    switch (outcome.kind) {
+      case 'upgraded':
+        metrics.streamConnections.inc([listenerName, 'upgrade']);
+        return this.logAccess(request, backend.name);
+      case 'answered': {
+        // Not switched: relay the answer; the sink closes the connection after it.
+        const response = outcome.response;
+        const { sink } = request;
+        sink.start(response.statusCode ?? 502, responseHeadersFrom(response.headers, upstreamRequest.responseHeaders));
+        response.on('data', (chunk: Buffer) => {
+          if (!sink.write(chunk)) {
+            response.pause();
+            sink.onceDrain(() => response.resume());
+          }
+        });
+        response.once('end', () => sink.end());
+        response.once('error', () => sink.abort());
+        return this.logAccess(request, backend.name);
+      }
+      case 'not-sent':
+        return this.respondJson(request, 503, { message: 'no healthy upstream: no endpoint accepted the connection', backend: backend.name });
+      case 'failed':
+        metrics.upstreamFailures.inc([listenerName, `response-${outcome.code.toLowerCase()}`]);
+        return this.respondJson(request, 502, { message: 'bad gateway: the backend failed before answering the upgrade', backend: backend.name });
+    }
   }
 
   private finish(request: DownstreamRequest, outcome: AttemptOutcome, choice: Extract<HttpBackendChoice, { kind: 'resolved' }>, grpc: boolean): void {

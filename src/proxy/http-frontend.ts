@@ -15,6 +15,7 @@ import type { HttpFrontendHandle, RuntimeListener } from './config-state.js';
 import type { DataPlaneContext } from './data-plane-context.js';
 import type { ConnectionInfo, DownstreamRequest, ResponseSink, ResponseStartOptions } from './http-forwarder.js';
 import type { HeaderMap } from './http-filters.js';
+import { RawHttp1Sink } from './http-upgrade.js';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -148,6 +149,17 @@ function http1ClientErrorResponse(code: string | undefined): string | undefined 
   }
 }
 
+/**
+ * Upgrades relayed to the backend. `h2c` (RFC 7540 §3.2) is not: it would switch the
+ * hop between client and proxy, which speaks HTTP/2 by prior knowledge instead; the
+ * request is served as HTTP/1.1 (a server may ignore Upgrade, RFC 9110 §7.8).
+ */
+function isTunnelUpgrade(req: IncomingMessage): boolean {
+  if (req.method === 'CONNECT') return false;
+  const protocols = String(req.headers.upgrade ?? '').toLowerCase().split(',').map((token) => token.trim());
+  return protocols.length > 0 && protocols[0] !== '' && !protocols.includes('h2c');
+}
+
 export class HttpFrontend implements HttpFrontendHandle {
   private readonly http1: http.Server;
   private readonly http2: Http2Server;
@@ -181,6 +193,9 @@ export class HttpFrontend implements HttpFrontendHandle {
     // answer, then the connection closes; Node's default would abort the request.
     (this.http1 as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.http1.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onHttp1ClientError(error, socket));
+    // Upgrade requests (WebSocket) and CONNECT arrive with the raw socket (http-upgrade.ts).
+    this.http1.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onHttp1Upgrade(req, socket, head));
+    this.http1.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onHttp1Upgrade(req, socket, head));
 
     this.http2 = http2.createServer({
       maxSessionMemory: 32,
@@ -269,6 +284,37 @@ export class HttpFrontend implements HttpFrontendHandle {
       startedAt: performance.now(),
     };
     if (!request.body) req.resume(); // nothing to read, but let 'end' happen so keep-alive works
+    this.context.forwarder.handle(request);
+  }
+
+  private onHttp1Upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on('error', () => {});
+    const connection = this.http1Connections.get(socket);
+    if (!connection) {
+      socket.destroy();
+      return;
+    }
+    const sink = new RawHttp1Sink(socket, (status) => this.context.metrics.httpRequests.inc([this.listener.name, String(status)]));
+    if (req.method !== 'CONNECT' && hasHttp1Body(req)) {
+      // The body would have to be framed by us from the raw socket; no Upgrade in use (WebSocket) carries one.
+      const body = Buffer.from('{"message":"an Upgrade request with a body is not supported; send it without Upgrade"}');
+      sink.start(400, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      sink.write(body);
+      sink.end();
+      return;
+    }
+    const request: DownstreamRequest = {
+      connection,
+      protocol: 'HTTP/1.1',
+      method: req.method ?? 'GET',
+      authority: req.headers.host ?? '',
+      target: req.url ?? '/',
+      headers: req.headers as HeaderMap,
+      body: null,
+      sink,
+      startedAt: performance.now(),
+      ...(isTunnelUpgrade(req) ? { upgrade: { socket, head, protocol: String(req.headers.upgrade), sink } } : {}),
+    };
     this.context.forwarder.handle(request);
   }
 
