@@ -136,6 +136,8 @@ export interface HttpFrontendHandle {
   /** Ask clients to move on (GOAWAY, Connection: close). */
   drain(): void;
   close(): void;
+  /** Close HTTP/1.1 keep-alive connections `select` picks (by the SecureContext of a TLS one) once they are idle; how many it picked. */
+  closeWhenIdle(select: (secureContext: SecureContext | undefined) => boolean): number;
 }
 
 export class RuntimeListener {
@@ -187,6 +189,30 @@ export class RuntimeConfig {
 
   get version(): string {
     return this.ir.version;
+  }
+
+  /**
+   * After `next` replaced this config: close, once idle (HttpFrontend.closeWhenIdle), the
+   * keep-alive connections `next` would not serve the same way — every one of a listener
+   * `next` dropped, and on the others every TLS one whose certificate `next` no longer
+   * serves (a changed or removed certificate gets a new SecureContext). Clients reconnect
+   * and meet the new config. Returns how many were picked.
+   */
+  closeStaleConnectionsWhenIdle(next: RuntimeConfig): number {
+    const served = new Set<SecureContext>(next.secureContexts.byDigest.values());
+    let picked = 0;
+    for (const listener of this.listeners.values()) {
+      const frontend = listener.httpFrontend;
+      if (!frontend) continue;
+      if (!next.listeners.has(listener.key)) picked += frontend.closeWhenIdle(() => true);
+      else picked += frontend.closeWhenIdle((context) => context !== undefined && !served.has(context));
+    }
+    return picked;
+  }
+
+  /** Every keep-alive connection, once idle (shutdown). */
+  closeAllConnectionsWhenIdle(): void {
+    for (const listener of this.listeners.values()) listener.httpFrontend?.closeWhenIdle(() => true);
   }
 }
 

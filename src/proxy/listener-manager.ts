@@ -40,8 +40,12 @@ class BoundSocket {
   constructor(
     public active: RuntimeListener,
     private readonly context: DataPlaneContext,
+    track: (socket: Socket) => void,
   ) {
-    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => acceptConnection(this.active, socket, context));
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => {
+      track(socket);
+      acceptConnection(this.active, socket, context);
+    });
   }
 
   listen(): Promise<void> {
@@ -102,8 +106,23 @@ export interface PreparedListeners {
 
 export class ListenerManager {
   private readonly bound = new Map<string, BoundSocket>();
+  /** Every accepted connection still open, whatever its listener or config (for the shutdown drain). */
+  private readonly open = new Set<Socket>();
+  private readonly track = (socket: Socket): void => {
+    this.open.add(socket);
+    socket.once('close', () => this.open.delete(socket));
+  };
 
   constructor(private readonly context: DataPlaneContext) {}
+
+  get openConnections(): number {
+    return this.open.size;
+  }
+
+  /** The end of a drain: whatever is still open is cut. */
+  destroyOpenConnections(): void {
+    for (const socket of this.open) socket.destroy();
+  }
 
   /** Binds what `config` adds. Throws ListenerBindError (nothing left bound) if any bind fails. */
   async prepare(config: RuntimeConfig): Promise<PreparedListeners> {
@@ -114,7 +133,7 @@ export class ListenerManager {
         .filter((listener) => !this.bound.has(listener.key))
         .map(async (listener) => {
           // A brand-new port serves the new config at once: no older config has it.
-          const socket = new BoundSocket(listener, this.context);
+          const socket = new BoundSocket(listener, this.context, this.track);
           try {
             await socket.listen();
             added.set(listener.key, socket);

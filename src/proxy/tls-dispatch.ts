@@ -113,7 +113,7 @@ export async function handleTlsConnection(listener: RuntimeListener, socket: Soc
   const tlsSocket = terminated.socket;
   const tls = { serverBlock: action.block.id, serverName: hello.serverName };
   if (action.block.protocol === 'HTTPS') {
-    HttpFrontend.of(listener, context).acceptTls(tlsSocket, { listener, clientAddress: socket.remoteAddress ?? '', scheme: 'https', tls });
+    HttpFrontend.of(listener, context).acceptTls(tlsSocket, { listener, clientAddress: socket.remoteAddress ?? '', scheme: 'https', tls }, secureContext);
     return;
   }
   forwardTerminatedStream(listener, tlsSocket, action.block.id, hello.serverName, context);
