@@ -30,6 +30,7 @@ import {
 } from './http-filters.js';
 import { setForwardedHeaders } from './forwarded-headers.js';
 import { hostnameOfAuthority } from './hostname-match.js';
+import { normalizePath } from './path-normalization.js';
 import { sendUpgrade, type UpgradeOutcome, type UpgradeRequest } from './http-upgrade.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { ProxyOptions } from './proxy-options.js';
@@ -348,7 +349,12 @@ export class HttpForwarder {
     if (request.method === 'CONNECT') {
       return this.respondJson(request, 501, { message: 'CONNECT is not supported: this gateway routes requests to its backends and does not open tunnels to other hosts' });
     }
-    const { path, query } = splitTarget(request.target);
+    const target = splitTarget(request.target);
+    // Matching, filters and the backend all see the normalized path (path-normalization.ts).
+    const normalized = normalizePath(target.path);
+    if (!normalized.ok) return this.respondJson(request, 400, { message: `bad request: ${normalized.reason}` });
+    const { path } = normalized;
+    const { query } = target;
     const listener = request.connection.listener;
     const result = matchRequest(listener.routeTable, {
       host: request.authority,
