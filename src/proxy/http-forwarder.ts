@@ -116,6 +116,14 @@ interface UpstreamRequest {
   wantsTrailers: boolean;
 }
 
+/** A request an HTTP/2 session would not take (GOAWAY, closed under us): a fresh session to the same endpoint may. */
+const SESSION_GONE = 'H2_SESSION_GONE';
+
+/** Whether any of a request body was consumed already (then it cannot be sent again). */
+function bodyWasRead(body: Readable | null): boolean {
+  return body !== null && body.readableDidRead;
+}
+
 const GRPC_UNAVAILABLE = 14;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const { NGHTTP2_FLAG_END_STREAM, NGHTTP2_REFUSED_STREAM, NGHTTP2_CANCEL } = http2.constants;
@@ -272,7 +280,7 @@ async function sendHttp2(upstream: Http2Upstream, sink: ResponseSink, request: U
     } catch (error) {
       // The session went away between lookup and use (GOAWAY race): nothing was sent.
       upstream.discard(session);
-      return settle({ kind: 'not-sent', code: connectionFailureCode(error) });
+      return settle({ kind: 'not-sent', code: SESSION_GONE });
     }
     const cancel = (reason: 'timeout' | 'client-gone'): void => {
       if (settled) return;
@@ -317,8 +325,10 @@ async function sendHttp2(upstream: Http2Upstream, sink: ResponseSink, request: U
         sink.end(trailers);
         return settle({ kind: 'completed' });
       }
-      // REFUSED_STREAM: the server did no processing, retrying is safe (RFC 9113 §8.7).
-      if (!responded && stream.rstCode === NGHTTP2_REFUSED_STREAM) return settle({ kind: 'not-sent', code: 'REFUSED_STREAM' });
+      // REFUSED_STREAM — sent by the server, or applied by nghttp2 to our streams above a
+      // GOAWAY's last stream id — means the server did no processing: retrying is safe
+      // (RFC 9113 §8.7, §6.8), as long as the request body can still be sent whole.
+      if (!responded && stream.rstCode === NGHTTP2_REFUSED_STREAM && !bodyWasRead(request.body)) return settle({ kind: 'not-sent', code: 'REFUSED_STREAM' });
       settle({ kind: 'failed', code: `H2_RST_${stream.rstCode ?? 'CLOSED'}` });
     });
     if (request.body) request.body.pipe(stream);
@@ -332,6 +342,8 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 /** RFC 9110 §9.2.2. */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+const H2_RETRY_SAME_ENDPOINT: ReadonlySet<string> = new Set(['REFUSED_STREAM', SESSION_GONE]);
 
 /** A pooled connection closed under a request before any answer (undici's "other side closed", resets). */
 const KEEP_ALIVE_RACE_CODES: ReadonlySet<string> = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
@@ -490,6 +502,7 @@ export class HttpForwarder {
     // had just closed (the keep-alive race: reset before any answer) is sent once more.
     let outcome: AttemptOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
     let resendAllowed = upstreamRequest.body === null && IDEMPOTENT_METHODS.has(upstreamRequest.method);
+    let sessionRetried = false;
     const onCancel = (cancel: (reason: 'timeout' | 'client-gone') => void): void => {
       cancelCurrent = cancel;
     };
@@ -502,6 +515,14 @@ export class HttpForwarder {
           resendAllowed = false;
           this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
           i--; // the same endpoint: a fresh connection will be used
+          continue;
+        }
+        // An HTTP/2 session that went away (GOAWAY) under a request it never processed: the
+        // endpoint is fine, only that session is done; send once more on a fresh session.
+        if (outcome.kind === 'not-sent' && upstream.protocol === 'HTTP/2' && H2_RETRY_SAME_ENDPOINT.has(outcome.code) && !sessionRetried && !clientGone && !timedOut) {
+          sessionRetried = true;
+          this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
+          i--;
           continue;
         }
         if (outcome.kind !== 'not-sent') break;
