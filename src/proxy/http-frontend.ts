@@ -15,7 +15,7 @@ import type { HttpFrontendHandle, RuntimeListener } from './config-state.js';
 import type { DataPlaneContext } from './data-plane-context.js';
 import type { ConnectionInfo, DownstreamRequest, ResponseSink, ResponseStartOptions } from './http-forwarder.js';
 import type { HeaderMap } from './http-filters.js';
-import { RawHttp1Sink } from './http-upgrade.js';
+import { RawHttp1Sink, type UpgradeRequest } from './http-upgrade.js';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -147,6 +147,21 @@ function http1ClientErrorResponse(code: string | undefined): string | undefined 
     default:
       return 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
   }
+}
+
+function http1DownstreamRequest(connection: ConnectionInfo, req: IncomingMessage, body: IncomingMessage | null, sink: ResponseSink, upgrade?: UpgradeRequest): DownstreamRequest {
+  return {
+    connection,
+    protocol: 'HTTP/1.1',
+    method: req.method ?? 'GET',
+    authority: req.headers.host ?? '',
+    target: req.url ?? '/',
+    headers: req.headers as HeaderMap,
+    body,
+    sink,
+    startedAt: performance.now(),
+    ...(upgrade ? { upgrade } : {}),
+  };
 }
 
 interface Http1ConnectionState {
@@ -329,17 +344,7 @@ export class HttpFrontend implements HttpFrontendHandle {
       });
     }
     const sink = new Http1ResponseSink(res, this.listener, this.context);
-    const request: DownstreamRequest = {
-      connection,
-      protocol: 'HTTP/1.1',
-      method: req.method ?? 'GET',
-      authority: req.headers.host ?? '',
-      target: req.url ?? '/',
-      headers: req.headers as HeaderMap,
-      body: hasHttp1Body(req) ? req : null,
-      sink,
-      startedAt: performance.now(),
-    };
+    const request = http1DownstreamRequest(connection, req, hasHttp1Body(req) ? req : null, sink);
     if (!request.body) req.resume(); // nothing to read, but let 'end' happen so keep-alive works
     this.context.forwarder.handle(request);
   }
@@ -361,18 +366,7 @@ export class HttpFrontend implements HttpFrontendHandle {
       sink.end();
       return;
     }
-    const request: DownstreamRequest = {
-      connection,
-      protocol: 'HTTP/1.1',
-      method: req.method ?? 'GET',
-      authority: req.headers.host ?? '',
-      target: req.url ?? '/',
-      headers: req.headers as HeaderMap,
-      body: null,
-      sink,
-      startedAt: performance.now(),
-      ...(isTunnelUpgrade(req) ? { upgrade: { socket, head, protocol: String(req.headers.upgrade), sink } } : {}),
-    };
+    const request = http1DownstreamRequest(connection, req, null, sink, isTunnelUpgrade(req) ? { socket, head, protocol: String(req.headers.upgrade), sink } : undefined);
     this.context.forwarder.handle(request);
   }
 
