@@ -255,7 +255,6 @@ export class HttpFrontend implements HttpFrontendHandle {
   }
 
   acceptHttp1(socket: Socket, connection: ConnectionInfo, secureContext?: SecureContext): void {
-    this.holdGeneration(socket);
     this.http1Connections.set(socket, connection);
     this.http1Sockets.set(socket, { inFlight: 0, idleSince: performance.now(), secureContext, closeWhenIdle: false });
     socket.once('close', () => this.http1Sockets.delete(socket));
@@ -269,7 +268,6 @@ export class HttpFrontend implements HttpFrontendHandle {
     // listening sockets allow half-open connections (for TCP relays), which would leave a
     // session whose client is gone open until its idle timeout.
     socket.allowHalfOpen = false;
-    this.holdGeneration(socket);
     this.pendingHttp2Connection = connection;
     try {
       this.http2.emit('connection', socket);
@@ -319,11 +317,6 @@ export class HttpFrontend implements HttpFrontendHandle {
       return;
     }
     setTimeout(() => this.closeIfIdleLongEnough(socket, state), STALE_IDLE_GRACE_MS - idleFor).unref();
-  }
-
-  private holdGeneration(socket: Socket): void {
-    const release = this.listener.generation.hold();
-    socket.once('close', release);
   }
 
   private onHttp1Request(req: IncomingMessage, res: ServerResponse): void {

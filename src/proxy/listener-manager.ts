@@ -77,7 +77,13 @@ export function acceptConnection(listener: RuntimeListener, socket: Socket, cont
   const name = listener.name;
   metrics.connectionsAccepted.inc([name]);
   metrics.connectionsActive.add([name], 1);
-  socket.once('close', () => metrics.connectionsActive.add([name], -1));
+  // The connection keeps its config generation (routes, certificates, upstream pools) alive
+  // from accept to close — also while its ClientHello and handshake are still under way.
+  const release = listener.generation.hold();
+  socket.once('close', () => {
+    metrics.connectionsActive.add([name], -1);
+    release();
+  });
   socket.on('error', (error: NodeJS.ErrnoException) => metrics.connectionErrors.inc([name, (error.code ?? 'error').toLowerCase()]));
   try {
     switch (listener.ir.protocol) {

@@ -6,6 +6,7 @@
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import tls from 'node:tls';
 import { Client } from 'undici';
 import {
   closeAllBackends,
@@ -130,6 +131,31 @@ describe('proxy: connections across reloads and the shutdown drain', function ()
       expect(applied?.['staleKeepAliveConnections']).to.equal(3); // both on the dropped listener, and demo's
       await proxy.stop();
     });
+  });
+
+  it('a connection accepted before a reload, still before its ClientHello, is served by its own config (its pools kept)', async () => {
+    const port = await freePort(address);
+    const other = await startHttpBackend(address, 'other-1');
+    const proxy = await startProxy();
+    const serving = (version: string, backend: HttpBackendServer, name: string) =>
+      config(version, [listener('tls', address, port, 'HTTPS', [terminateBlock('demo', 'demo.example.com', [tlsCertificate('demo', pki.demoEcdsa)])], { httpRoutes: [httpRoute('demo', 'demo', [], [rule({ backends: [httpBackend(name, [backend])] })])] })]);
+    expect((await proxy.put(serving('v1', echo, 'echo'))).status).to.equal(200);
+    const raw = net.connect({ host: address, port });
+    await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
+    // The config it was accepted with is retired, and has no other connection.
+    expect((await proxy.put(serving('v2', other, 'other'))).status).to.equal(200);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const secure = tls.connect({ socket: raw, servername: 'demo.example.com', ca: pki.ca.certPem });
+      let text = '';
+      secure.setEncoding('utf8');
+      secure.on('data', (chunk: string) => (text += chunk));
+      secure.once('error', reject);
+      secure.once('end', () => resolve(text));
+      secure.once('secureConnect', () => secure.write('GET / HTTP/1.1\r\nHost: demo.example.com\r\nConnection: close\r\n\r\n'));
+    });
+    expect(answer).to.match(/^HTTP\/1\.1 200 /);
+    expect(answer).to.contain('Running on Pod echo-1.');
+    await proxy.stop();
   });
 
   describe('on SIGTERM', () => {
