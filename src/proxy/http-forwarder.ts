@@ -277,7 +277,7 @@ async function sendHttp2(upstream: Http2Upstream, sink: ResponseSink, request: U
     };
     try {
       stream = session.request(http2RequestHeaders(upstream, request), { endStream: request.body === null });
-    } catch (error) {
+    } catch {
       // The session went away between lookup and use (GOAWAY race): nothing was sent.
       upstream.discard(session);
       return settle({ kind: 'not-sent', code: SESSION_GONE });
