@@ -58,6 +58,8 @@ export const IrProblemCode = {
   MISSING_ACTION: 'MISSING_ACTION',
   /** Upstream TLS on a passthrough route's backend: the proxy cannot re-encrypt what it does not decrypt. */
   TLS_NOT_ALLOWED: 'TLS_NOT_ALLOWED',
+  /** PROXY protocol on an HTTP backend: only stream backends take it. */
+  PROXY_PROTOCOL_NOT_ALLOWED: 'PROXY_PROTOCOL_NOT_ALLOWED',
   // Certificates
   /** A Terminate block without certificates. */
   MISSING_CERTIFICATE: 'MISSING_CERTIFICATE',

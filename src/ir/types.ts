@@ -129,8 +129,10 @@ export interface TlsTermination {
    */
   alpnProtocols?: string[];
   /**
-   * Client certificate validation (frontend mTLS, Gateway `spec.tls.frontend`,
-   * GEP-91). Carried so the contract is stable; the proxy does not enforce it yet.
+   * Client certificate validation (frontend mTLS, GEP-91): the Gateway's
+   * `spec.tls.frontend.default.validation`, or the `spec.tls.frontend.perPort` entry
+   * for this listener's port, resolved by the controller. Absent: no client
+   * certificate is asked for.
    */
   clientValidation?: ClientValidation;
 }
@@ -157,10 +159,19 @@ export interface TlsCertificate {
   privateKeyPem: string;
 }
 
+/** Gateway API FrontendTLSValidation, resolved. */
 export interface ClientValidation {
-  /** PEM CA certificates that client certificates must chain to. */
+  /**
+   * PEM CA certificates that client certificates must chain to: every
+   * `caCertificateRefs` entry's `ca.crt`, concatenated (a bundle). They are also the
+   * CA names the proxy sends in its CertificateRequest.
+   */
   caCertificatesPem: string;
-  /** Gateway API FrontendTLSValidation mode. */
+  /**
+   * `validation.mode`. `AllowValidOnly` (the API default): a client without a valid
+   * certificate is refused during or right after the handshake. `AllowInsecureFallback`:
+   * a certificate is asked for, and the connection is served whatever the client sends.
+   */
   mode: 'AllowValidOnly' | 'AllowInsecureFallback';
 }
 
@@ -352,6 +363,18 @@ export interface Backend {
   endpoints: Endpoint[];
   /** BackendTLSPolicy: re-encrypt to the backend. Not allowed on passthrough routes. */
   tls?: UpstreamTls;
+  /**
+   * Send a PROXY protocol header first on every connection to this backend, so it
+   * learns the client's address and port (haproxy's proxy-protocol.txt). Absent: off.
+   * Stream backends only (TCPRoute, TLSRoute passthrough or terminated); the validator
+   * refuses it on HTTP backends, which get X-Forwarded-For instead.
+   */
+  proxyProtocol?: ProxyProtocol;
+}
+
+/** Which PROXY protocol header to send. Only the binary version 2 for now. */
+export interface ProxyProtocol {
+  version: 'V2';
 }
 
 export interface HttpBackend extends Backend {

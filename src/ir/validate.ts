@@ -951,11 +951,13 @@ interface BackendPolicy {
   protocol: 'required' | 'absent';
   /** Upstream TLS (BackendTLSPolicy) is impossible where the proxy does not decrypt. */
   upstreamTls: 'allowed' | 'forbidden';
+  /** A PROXY protocol header belongs in front of a byte stream, not an HTTP exchange. */
+  proxyProtocol: 'allowed' | 'forbidden';
 }
 
-const HTTP_BACKENDS: BackendPolicy = { protocol: 'required', upstreamTls: 'allowed' };
-const TCP_BACKENDS: BackendPolicy = { protocol: 'absent', upstreamTls: 'allowed' };
-const PASSTHROUGH_BACKENDS: BackendPolicy = { protocol: 'absent', upstreamTls: 'forbidden' };
+const HTTP_BACKENDS: BackendPolicy = { protocol: 'required', upstreamTls: 'allowed', proxyProtocol: 'forbidden' };
+const TCP_BACKENDS: BackendPolicy = { protocol: 'absent', upstreamTls: 'allowed', proxyProtocol: 'allowed' };
+const PASSTHROUGH_BACKENDS: BackendPolicy = { protocol: 'absent', upstreamTls: 'forbidden', proxyProtocol: 'allowed' };
 
 function checkBackends(c: Checker, value: unknown, path: string, policy: BackendPolicy): BackendsFacts {
   const backends = c.array(value, path);
@@ -978,7 +980,7 @@ function checkBackend(c: Checker, value: unknown, path: string, policy: BackendP
     return c.weight(invalid.weight, pointer(path, 'weight'));
   }
   const required = policy.protocol === 'required' ? ['kind', 'name', 'weight', 'endpoints', 'protocol'] : ['kind', 'name', 'weight', 'endpoints'];
-  const backend = c.object(tagged.object, path, { required, optional: policy.protocol === 'required' ? ['tls', 'filters'] : ['tls'] });
+  const backend = c.object(tagged.object, path, { required, optional: policy.protocol === 'required' ? ['tls', 'proxyProtocol', 'filters'] : ['tls', 'proxyProtocol'] });
   if (!backend) return undefined;
   c.nonEmptyString(backend.name, pointer(path, 'name'));
   if (policy.protocol === 'required') c.enumValue(backend.protocol, pointer(path, 'protocol'), ['HTTP/1.1', 'HTTP/2'] as const);
@@ -994,7 +996,16 @@ function checkBackend(c: Checker, value: unknown, path: string, policy: BackendP
     if (policy.upstreamTls === 'allowed') checkUpstreamTls(c, backend.tls, pointer(path, 'tls'));
     else c.report(IrProblemCode.TLS_NOT_ALLOWED, pointer(path, 'tls'), 'a passthrough route forwards the client\'s TLS stream untouched: its backends cannot have upstream TLS');
   }
+  if (backend.proxyProtocol !== undefined) {
+    if (policy.proxyProtocol === 'allowed') checkProxyProtocol(c, backend.proxyProtocol, pointer(path, 'proxyProtocol'));
+    else c.report(IrProblemCode.PROXY_PROTOCOL_NOT_ALLOWED, pointer(path, 'proxyProtocol'), 'PROXY protocol is for TCPRoute and TLSRoute backends (byte streams); an HTTP backend learns the client address from X-Forwarded-For');
+  }
   return c.weight(backend.weight, pointer(path, 'weight'));
+}
+
+function checkProxyProtocol(c: Checker, value: unknown, path: string): void {
+  const settings = c.object(value, path, { required: ['version'] });
+  if (settings) c.enumValue(settings.version, pointer(path, 'version'), ['V2'] as const);
 }
 
 function checkUpstreamTls(c: Checker, value: unknown, path: string): void {

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import tls, { type SecureContext } from 'node:tls';
 import type {
+  ClientValidation,
   GrpcRouteRule,
   HttpBackend,
   HttpRouteRule,
@@ -135,6 +136,8 @@ export interface HttpFrontendHandle {
   /** Ask clients to move on (GOAWAY, Connection: close). */
   drain(): void;
   close(): void;
+  /** Close HTTP/1.1 keep-alive connections `select` picks (by the SecureContext of a TLS one) once they are idle; how many it picked. */
+  closeWhenIdle(select: (secureContext: SecureContext | undefined) => boolean): number;
 }
 
 export class RuntimeListener {
@@ -187,6 +190,30 @@ export class RuntimeConfig {
   get version(): string {
     return this.ir.version;
   }
+
+  /**
+   * After `next` replaced this config: close, once idle (HttpFrontend.closeWhenIdle), the
+   * keep-alive connections `next` would not serve the same way — every one of a listener
+   * `next` dropped, and on the others every TLS one whose certificate `next` no longer
+   * serves (a changed or removed certificate gets a new SecureContext). Clients reconnect
+   * and meet the new config. Returns how many were picked.
+   */
+  closeStaleConnectionsWhenIdle(next: RuntimeConfig): number {
+    const served = new Set<SecureContext>(next.secureContexts.byDigest.values());
+    let picked = 0;
+    for (const listener of this.listeners.values()) {
+      const frontend = listener.httpFrontend;
+      if (!frontend) continue;
+      if (!next.listeners.has(listener.key)) picked += frontend.closeWhenIdle(() => true);
+      else picked += frontend.closeWhenIdle((context) => context !== undefined && !served.has(context));
+    }
+    return picked;
+  }
+
+  /** Every keep-alive connection, once idle (shutdown). */
+  closeAllConnectionsWhenIdle(): void {
+    for (const listener of this.listeners.values()) listener.httpFrontend?.closeWhenIdle(() => true);
+  }
 }
 
 // ---------------------------------------------------------------------------------
@@ -219,10 +246,13 @@ export class SecureContextCache {
     for (const listener of config.listeners) {
       for (const block of listener.serverBlocks) {
         if (block.tls?.mode !== 'Terminate') continue;
+        const clientValidation = block.tls.clientValidation;
         for (const certificate of block.tls.certificates) {
-          const digest = createHash('sha256').update(certificate.certificateChainPem).update('\0').update(certificate.privateKeyPem).digest('base64url');
+          const hash = createHash('sha256').update(certificate.certificateChainPem).update('\0').update(certificate.privateKeyPem);
+          if (clientValidation) hash.update('\0').update(clientValidation.mode).update('\0').update(clientValidation.caCertificatesPem);
+          const digest = hash.digest('base64url');
           let context = next.get(digest) ?? this.contexts.get(digest);
-          if (!context) context = this.create(certificate, listener, block.id);
+          if (!context) context = this.create(certificate, clientValidation, listener, block.id);
           next.set(digest, context);
           byCertificate.set(certificate, context);
         }
@@ -236,14 +266,19 @@ export class SecureContextCache {
     this.contexts = built.byDigest;
   }
 
-  private create(certificate: TlsCertificate, listener: Listener, blockId: string): SecureContext {
+  private create(certificate: TlsCertificate, clientValidation: ClientValidation | undefined, listener: Listener, blockId: string): SecureContext {
     try {
       return tls.createSecureContext({
         cert: certificate.certificateChainPem,
         key: certificate.privateKeyPem,
         minVersion: 'TLSv1.2',
         // Session resumption (tickets) across contexts and workers: same id context, shared keys.
-        sessionIdContext: 'portcullis',
+        // A block that validates client certificates gets its own id context (from its CAs and
+        // mode): OpenSSL resumes a session only under the id context that made it, so a
+        // session from a block that did not verify the client never resumes on one that does.
+        sessionIdContext: clientValidation ? sessionIdContextOf(clientValidation) : 'portcullis',
+        // The CAs client certificates must chain to; also sent as certificate_authorities.
+        ...(clientValidation ? { ca: clientValidation.caCertificatesPem } : {}),
         ...(this.ticketKeys ? { ticketKeys: this.ticketKeys } : {}),
       });
     } catch (error) {
@@ -254,6 +289,11 @@ export class SecureContextCache {
       );
     }
   }
+}
+
+/** At most 32 bytes (SSL_MAX_SID_CTX_LENGTH). */
+function sessionIdContextOf(validation: ClientValidation): string {
+  return createHash('sha256').update(validation.mode).update('\0').update(validation.caCertificatesPem).digest('hex').slice(0, 32);
 }
 
 // ---------------------------------------------------------------------------------

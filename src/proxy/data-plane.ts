@@ -26,6 +26,8 @@ export class DataPlane {
   private readonly upstreams: UpstreamRegistry;
   private readonly listeners: ListenerManager;
   private readonly log: Logger;
+  /** Committed configs whose generation still has connections (the newest included). */
+  private readonly live = new Set<RuntimeConfig>();
 
   constructor(private readonly context: DataPlaneContext) {
     this.contexts = new SecureContextCache(context.options.ticketKeys);
@@ -65,7 +67,10 @@ export class DataPlane {
     this.contexts.adopt(prepared.config.secureContexts);
     const previous = this.current;
     this.current = prepared.config;
+    this.live.add(prepared.config);
+    prepared.config.generation.onDispose(() => this.live.delete(prepared.config));
     previous?.generation.retire();
+    const staleKeepAlive = previous?.closeStaleConnectionsWhenIdle(prepared.config) ?? 0;
     this.context.metrics.configVersion.clear();
     this.context.metrics.configVersion.set([prepared.config.version], 1);
     this.log.info('configuration applied', {
@@ -73,6 +78,7 @@ export class DataPlane {
       previousVersion: previous?.version,
       listeners: prepared.config.ir.listeners.map((l) => `${l.name} ${l.protocol} ${l.address}:${l.port}`),
       retiredConnections: previous?.generation.openConnections ?? 0,
+      staleKeepAliveConnections: staleKeepAlive,
       pid: process.pid,
     });
     return prepared.config.version;
@@ -88,6 +94,26 @@ export class DataPlane {
 
   metrics(): MetricsSnapshot {
     return this.context.metrics.snapshot();
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, ask every client to move on (HTTP/2 GOAWAY,
+   * `Connection: close` on the next HTTP/1.1 answer, idle keep-alive connections closed
+   * after a short grace, HttpFrontend.closeWhenIdle), let requests and streams in flight finish for up to `timeoutMs`, then cut
+   * whatever is left. Resolves with how many connections had to be cut.
+   */
+  async drain(timeoutMs: number): Promise<{ cut: number }> {
+    this.rollback();
+    this.listeners.closeAll();
+    this.current?.generation.retire();
+    for (const config of this.live) config.closeAllConnectionsWhenIdle();
+    const deadline = performance.now() + timeoutMs;
+    while (this.listeners.openConnections > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, deadline - performance.now()))));
+    }
+    const cut = this.listeners.openConnections;
+    this.listeners.destroyOpenConnections();
+    return { cut };
   }
 
   close(): void {

@@ -28,7 +28,10 @@ import {
   type HeaderEdits,
   type HeaderMap,
 } from './http-filters.js';
+import { setForwardedHeaders } from './forwarded-headers.js';
 import { hostnameOfAuthority } from './hostname-match.js';
+import { normalizePath } from './path-normalization.js';
+import { sendUpgrade, type UpgradeOutcome, type UpgradeRequest } from './http-upgrade.js';
 import type { ProxyMetrics } from './metrics.js';
 import type { ProxyOptions } from './proxy-options.js';
 import { matchRequest, type ConnectionTls, type GrpcRouteMatched, type HttpRouteMatched } from './route-table.js';
@@ -83,6 +86,8 @@ export interface DownstreamRequest {
   readonly body: Readable | null;
   readonly sink: ResponseSink;
   readonly startedAt: number;
+  /** Present on an HTTP/1.1 Upgrade request (WebSocket): the detached client socket. */
+  readonly upgrade?: UpgradeRequest;
 }
 
 // ---------------------------------------------------------------------------------
@@ -115,6 +120,14 @@ interface UpstreamRequest {
 /** Response header edits in order: the rule's filter, then the chosen backend's. */
 function responseEdits(plan: { responseHeaders?: HeaderEdits }, choice: { responseHeaders?: HeaderEdits }): HeaderEdits[] {
   return [plan.responseHeaders, choice.responseHeaders].filter((edit): edit is HeaderEdits => edit !== undefined);
+}
+
+/** A request an HTTP/2 session would not take (GOAWAY, closed under us): a fresh session to the same endpoint may. */
+const SESSION_GONE = 'H2_SESSION_GONE';
+
+/** Whether any of a request body was consumed already (then it cannot be sent again). */
+function bodyWasRead(body: Readable | null): boolean {
+  return body !== null && body.readableDidRead;
 }
 
 const GRPC_UNAVAILABLE = 14;
@@ -270,10 +283,10 @@ async function sendHttp2(upstream: Http2Upstream, sink: ResponseSink, request: U
     };
     try {
       stream = session.request(http2RequestHeaders(upstream, request), { endStream: request.body === null });
-    } catch (error) {
+    } catch {
       // The session went away between lookup and use (GOAWAY race): nothing was sent.
       upstream.discard(session);
-      return settle({ kind: 'not-sent', code: connectionFailureCode(error) });
+      return settle({ kind: 'not-sent', code: SESSION_GONE });
     }
     const cancel = (reason: 'timeout' | 'client-gone'): void => {
       if (settled) return;
@@ -318,8 +331,10 @@ async function sendHttp2(upstream: Http2Upstream, sink: ResponseSink, request: U
         sink.end(trailers);
         return settle({ kind: 'completed' });
       }
-      // REFUSED_STREAM: the server did no processing, retrying is safe (RFC 9113 §8.7).
-      if (!responded && stream.rstCode === NGHTTP2_REFUSED_STREAM) return settle({ kind: 'not-sent', code: 'REFUSED_STREAM' });
+      // REFUSED_STREAM — sent by the server, or applied by nghttp2 to our streams above a
+      // GOAWAY's last stream id — means the server did no processing: retrying is safe
+      // (RFC 9113 §8.7, §6.8), as long as the request body can still be sent whole.
+      if (!responded && stream.rstCode === NGHTTP2_REFUSED_STREAM && !bodyWasRead(request.body)) return settle({ kind: 'not-sent', code: 'REFUSED_STREAM' });
       settle({ kind: 'failed', code: `H2_RST_${stream.rstCode ?? 'CLOSED'}` });
     });
     if (request.body) request.body.pipe(stream);
@@ -334,6 +349,8 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 /** RFC 9110 §9.2.2. */
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
+const H2_RETRY_SAME_ENDPOINT: ReadonlySet<string> = new Set(['REFUSED_STREAM', SESSION_GONE]);
+
 /** A pooled connection closed under a request before any answer (undici's "other side closed", resets). */
 const KEEP_ALIVE_RACE_CODES: ReadonlySet<string> = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
@@ -347,7 +364,15 @@ export class HttpForwarder {
   constructor(private readonly deps: ForwarderDependencies) {}
 
   handle(request: DownstreamRequest): void {
-    const { path, query } = splitTarget(request.target);
+    if (request.method === 'CONNECT') {
+      return this.respondJson(request, 501, { message: 'CONNECT is not supported: this gateway routes requests to its backends and does not open tunnels to other hosts' });
+    }
+    const target = splitTarget(request.target);
+    // Matching, filters and the backend all see the normalized path (path-normalization.ts).
+    const normalized = normalizePath(target.path);
+    if (!normalized.ok) return this.respondJson(request, 400, { message: `bad request: ${normalized.reason}` });
+    const { path } = normalized;
+    const { query } = target;
     const listener = request.connection.listener;
     const result = matchRequest(listener.routeTable, {
       host: request.authority,
@@ -406,7 +431,7 @@ export class HttpForwarder {
       if (plan.rewrite.path) upstreamPath = modifyPath(plan.rewrite.path, path, matchedPathPrefix(matched.match));
       if (plan.rewrite.hostname) authority = plan.rewrite.hostname;
     }
-    void this.forward(request, attempts, choice, {
+    const upstreamRequest: UpstreamRequest = {
       method: request.method,
       path: query ? `${upstreamPath}?${query}` : upstreamPath,
       authority,
@@ -415,7 +440,9 @@ export class HttpForwarder {
       timeoutMs: 0,
       responseHeaders: responseEdits(plan, choice),
       wantsTrailers: false,
-    }, rule.timeouts, false);
+    };
+    if (request.upgrade) return void this.forwardUpgrade(request, request.upgrade, attempts, choice, upstreamRequest);
+    void this.forward(request, attempts, choice, upstreamRequest, rule.timeouts, false);
   }
 
   private handleGrpcRoute(request: DownstreamRequest, matched: GrpcRouteMatched, path: string, query: string): void {
@@ -442,7 +469,7 @@ export class HttpForwarder {
     }, undefined, true);
   }
 
-  /** The client's headers for the backend: hop-by-hop removed, X-Forwarded-For/-Proto set. */
+  /** The client's headers for the backend: hop-by-hop removed, X-Forwarded-* and Forwarded set (forwarded-headers.ts). */
   private upstreamHeaders(request: DownstreamRequest): HeaderMap {
     const source = request.headers;
     const nominated = connectionNominatedHeaders(source['connection']);
@@ -452,10 +479,8 @@ export class HttpForwarder {
       if (nominated.length > 0 && nominated.includes(name)) continue;
       headers[name] = source[name];
     }
-    const previous = source['x-forwarded-for'];
-    const client = request.connection.clientAddress;
-    headers['x-forwarded-for'] = previous === undefined ? client : `${Array.isArray(previous) ? previous.join(', ') : previous}, ${client}`;
-    headers['x-forwarded-proto'] = request.connection.scheme;
+    const { connection } = request;
+    setForwardedHeaders(headers, source, { clientAddress: connection.clientAddress, scheme: connection.scheme, authority: request.authority, port: connection.listener.ir.port });
     return headers;
   }
 
@@ -485,6 +510,7 @@ export class HttpForwarder {
     // had just closed (the keep-alive race: reset before any answer) is sent once more.
     let outcome: AttemptOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
     let resendAllowed = upstreamRequest.body === null && IDEMPOTENT_METHODS.has(upstreamRequest.method);
+    let sessionRetried = false;
     const onCancel = (cancel: (reason: 'timeout' | 'client-gone') => void): void => {
       cancelCurrent = cancel;
     };
@@ -499,6 +525,14 @@ export class HttpForwarder {
           i--; // the same endpoint: a fresh connection will be used
           continue;
         }
+        // An HTTP/2 session that went away (GOAWAY) under a request it never processed: the
+        // endpoint is fine, only that session is done; send once more on a fresh session.
+        if (outcome.kind === 'not-sent' && upstream.protocol === 'HTTP/2' && H2_RETRY_SAME_ENDPOINT.has(outcome.code) && !sessionRetried && !clientGone && !timedOut) {
+          sessionRetried = true;
+          this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
+          i--;
+          continue;
+        }
         if (outcome.kind !== 'not-sent') break;
         this.deps.metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
       }
@@ -507,6 +541,71 @@ export class HttpForwarder {
     }
     if (timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
     this.finish(request, outcome, choice, grpc);
+  }
+
+  /** An Upgrade (WebSocket) request: see http-upgrade.ts. Connect failures move on to the next endpoint. */
+  private async forwardUpgrade(
+    request: DownstreamRequest,
+    upgrade: UpgradeRequest,
+    upstreams: HttpUpstream[],
+    choice: Extract<HttpBackendChoice, { kind: 'resolved' }>,
+    upstreamRequest: UpstreamRequest,
+  ): Promise<void> {
+    const listenerName = request.connection.listener.name;
+    const backend = choice.backend;
+    if (backend.protocol !== 'HTTP/1.1') {
+      return this.respondJson(request, 502, { message: 'the backend speaks HTTP/2; an Upgrade (WebSocket) request needs an HTTP/1.1 backend', backend: backend.name });
+    }
+    const { options, metrics } = this.deps;
+    let outcome: UpgradeOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
+    for (const upstream of upstreams) {
+      if (upgrade.socket.destroyed || upstream.protocol !== 'HTTP/1.1') return;
+      outcome = await sendUpgrade(
+        upgrade,
+        {
+          upstream,
+          backend,
+          method: upstreamRequest.method,
+          path: upstreamRequest.path,
+          authority: upstreamRequest.authority,
+          headers: upstreamRequest.headers,
+          connectTimeoutMs: options.upstreamConnectTimeoutMs,
+          responseTimeoutMs: options.upstreamHeadersTimeoutMs,
+          idleTimeoutMs: options.streamIdleTimeoutMs,
+        },
+        (bytes) => {
+          metrics.streamBytes.inc([listenerName, 'client-to-backend'], bytes.fromClient);
+          metrics.streamBytes.inc([listenerName, 'backend-to-client'], bytes.fromBackend);
+        },
+      );
+      if (outcome.kind !== 'not-sent') break;
+      metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
+    }
+    switch (outcome.kind) {
+      case 'upgraded':
+        metrics.streamConnections.inc([listenerName, 'upgrade']);
+        return this.logAccess(request, backend.name);
+      case 'answered': {
+        // Not switched: relay the answer; the sink closes the connection after it.
+        const response = outcome.response;
+        const { sink } = request;
+        sink.start(response.statusCode ?? 502, responseHeadersFrom(response.headers, upstreamRequest.responseHeaders));
+        response.on('data', (chunk: Buffer) => {
+          if (!sink.write(chunk)) {
+            response.pause();
+            sink.onceDrain(() => response.resume());
+          }
+        });
+        response.once('end', () => sink.end());
+        response.once('error', () => sink.abort());
+        return this.logAccess(request, backend.name);
+      }
+      case 'not-sent':
+        return this.respondJson(request, 503, { message: 'no healthy upstream: no endpoint accepted the connection', backend: backend.name });
+      case 'failed':
+        metrics.upstreamFailures.inc([listenerName, `response-${outcome.code.toLowerCase()}`]);
+        return this.respondJson(request, 502, { message: 'bad gateway: the backend failed before answering the upgrade', backend: backend.name });
+    }
   }
 
   private finish(request: DownstreamRequest, outcome: AttemptOutcome, choice: Extract<HttpBackendChoice, { kind: 'resolved' }>, grpc: boolean): void {

@@ -10,11 +10,12 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2Server, type IncomingHttpHeaders as Http2IncomingHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
 import type { HttpFrontendHandle, RuntimeListener } from './config-state.js';
 import type { DataPlaneContext } from './data-plane-context.js';
 import type { ConnectionInfo, DownstreamRequest, ResponseSink, ResponseStartOptions } from './http-forwarder.js';
 import type { HeaderMap } from './http-filters.js';
+import { RawHttp1Sink, type UpgradeRequest } from './http-upgrade.js';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -148,12 +149,53 @@ function http1ClientErrorResponse(code: string | undefined): string | undefined 
   }
 }
 
+function http1DownstreamRequest(connection: ConnectionInfo, req: IncomingMessage, body: IncomingMessage | null, sink: ResponseSink, upgrade?: UpgradeRequest): DownstreamRequest {
+  return {
+    connection,
+    protocol: 'HTTP/1.1',
+    method: req.method ?? 'GET',
+    authority: req.headers.host ?? '',
+    target: req.url ?? '/',
+    headers: req.headers as HeaderMap,
+    body,
+    sink,
+    startedAt: performance.now(),
+    ...(upgrade ? { upgrade } : {}),
+  };
+}
+
+interface Http1ConnectionState {
+  inFlight: number;
+  /** performance.now() when the last answer finished (or the connection was accepted). */
+  idleSince: number;
+  /** The SecureContext a TLS connection was terminated with. */
+  secureContext: SecureContext | undefined;
+  /** Picked by closeWhenIdle. */
+  closeWhenIdle: boolean;
+}
+
+/** How long a picked keep-alive connection must have been idle before it is closed (see closeWhenIdle). */
+const STALE_IDLE_GRACE_MS = 1_000;
+
+/**
+ * Upgrades relayed to the backend. `h2c` (RFC 7540 §3.2) is not: it would switch the
+ * hop between client and proxy, which speaks HTTP/2 by prior knowledge instead; the
+ * request is served as HTTP/1.1 (a server may ignore Upgrade, RFC 9110 §7.8).
+ */
+function isTunnelUpgrade(req: IncomingMessage): boolean {
+  if (req.method === 'CONNECT') return false;
+  const protocols = String(req.headers.upgrade ?? '').toLowerCase().split(',').map((token) => token.trim());
+  return protocols.length > 0 && protocols[0] !== '' && !protocols.includes('h2c');
+}
+
 export class HttpFrontend implements HttpFrontendHandle {
   private readonly http1: http.Server;
   private readonly http2: Http2Server;
   private readonly http1Connections = new WeakMap<Socket, ConnectionInfo>();
   private readonly http2Connections = new WeakMap<ServerHttp2Session, ConnectionInfo>();
   private readonly sessions = new Set<ServerHttp2Session>();
+  /** Open HTTP/1.1 connections, for closing idle ones after a reload or on shutdown. */
+  private readonly http1Sockets = new Map<Socket, Http1ConnectionState>();
   /** The connection being handed to the HTTP/2 server: its 'session' event fires synchronously. */
   private pendingHttp2Connection: ConnectionInfo | undefined;
   private draining = false;
@@ -181,6 +223,9 @@ export class HttpFrontend implements HttpFrontendHandle {
     // answer, then the connection closes; Node's default would abort the request.
     (this.http1 as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.http1.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.onHttp1ClientError(error, socket));
+    // Upgrade requests (WebSocket) and CONNECT arrive with the raw socket (http-upgrade.ts).
+    this.http1.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onHttp1Upgrade(req, socket, head));
+    this.http1.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => this.onHttp1Upgrade(req, socket, head));
 
     this.http2 = http2.createServer({
       maxSessionMemory: 32,
@@ -204,14 +249,15 @@ export class HttpFrontend implements HttpFrontendHandle {
   }
 
   /** A terminated TLS connection: ALPN picks the protocol (no ALPN: HTTP/1.1). */
-  acceptTls(socket: TLSSocket, connection: ConnectionInfo): void {
+  acceptTls(socket: TLSSocket, connection: ConnectionInfo, secureContext: SecureContext): void {
     if (socket.alpnProtocol === 'h2') this.acceptHttp2(socket, connection);
-    else this.acceptHttp1(socket, connection);
+    else this.acceptHttp1(socket, connection, secureContext);
   }
 
-  acceptHttp1(socket: Socket, connection: ConnectionInfo): void {
-    this.holdGeneration(socket);
+  acceptHttp1(socket: Socket, connection: ConnectionInfo, secureContext?: SecureContext): void {
     this.http1Connections.set(socket, connection);
+    this.http1Sockets.set(socket, { inFlight: 0, idleSince: performance.now(), secureContext, closeWhenIdle: false });
+    socket.once('close', () => this.http1Sockets.delete(socket));
     this.http1.emit('connection', socket);
     // A socket we paused (to peek at it) stays paused for node:http, which only listens for 'data'.
     socket.resume();
@@ -222,7 +268,6 @@ export class HttpFrontend implements HttpFrontendHandle {
     // listening sockets allow half-open connections (for TCP relays), which would leave a
     // session whose client is gone open until its idle timeout.
     socket.allowHalfOpen = false;
-    this.holdGeneration(socket);
     this.pendingHttp2Connection = connection;
     try {
       this.http2.emit('connection', socket);
@@ -243,9 +288,35 @@ export class HttpFrontend implements HttpFrontendHandle {
     this.http2.close();
   }
 
-  private holdGeneration(socket: Socket): void {
-    const release = this.listener.generation.hold();
-    socket.once('close', release);
+  /**
+   * Closes the HTTP/1.1 keep-alive connections `select` picks once they are idle, and
+   * returns how many it picked. A connection with a request in flight finishes it (the
+   * retired generation answers `Connection: close`). An idle one is closed once it has
+   * been idle for STALE_IDLE_GRACE_MS: HTTP/1.1 has no GOAWAY, so closing a connection
+   * the instant it goes idle would race a client already sending its next request
+   * (RFC 9112 §9.5) — a busy client instead gets `Connection: close` on that answer, and
+   * only a client that left the connection unused is cut, as keepAliveTimeout would.
+   * HTTP/2 sessions are not concerned: drain() sent them GOAWAY.
+   */
+  closeWhenIdle(select: (secureContext: SecureContext | undefined) => boolean): number {
+    let picked = 0;
+    for (const [socket, state] of this.http1Sockets) {
+      if (state.closeWhenIdle || !select(state.secureContext)) continue;
+      state.closeWhenIdle = true;
+      this.closeIfIdleLongEnough(socket, state);
+      picked++;
+    }
+    return picked;
+  }
+
+  private closeIfIdleLongEnough(socket: Socket, state: Http1ConnectionState): void {
+    if (state.inFlight > 0 || socket.destroyed) return;
+    const idleFor = performance.now() - state.idleSince;
+    if (idleFor >= STALE_IDLE_GRACE_MS) {
+      socket.destroy();
+      return;
+    }
+    setTimeout(() => this.closeIfIdleLongEnough(socket, state), STALE_IDLE_GRACE_MS - idleFor).unref();
   }
 
   private onHttp1Request(req: IncomingMessage, res: ServerResponse): void {
@@ -256,19 +327,39 @@ export class HttpFrontend implements HttpFrontendHandle {
     }
     req.on('error', () => {});
     res.on('error', () => {});
+    const state = this.http1Sockets.get(req.socket);
+    if (state) {
+      state.inFlight++;
+      res.once('close', () => {
+        if (--state.inFlight > 0) return;
+        state.idleSince = performance.now();
+        if (state.closeWhenIdle) this.closeIfIdleLongEnough(req.socket, state);
+      });
+    }
     const sink = new Http1ResponseSink(res, this.listener, this.context);
-    const request: DownstreamRequest = {
-      connection,
-      protocol: 'HTTP/1.1',
-      method: req.method ?? 'GET',
-      authority: req.headers.host ?? '',
-      target: req.url ?? '/',
-      headers: req.headers as HeaderMap,
-      body: hasHttp1Body(req) ? req : null,
-      sink,
-      startedAt: performance.now(),
-    };
+    const request = http1DownstreamRequest(connection, req, hasHttp1Body(req) ? req : null, sink);
     if (!request.body) req.resume(); // nothing to read, but let 'end' happen so keep-alive works
+    this.context.forwarder.handle(request);
+  }
+
+  private onHttp1Upgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on('error', () => {});
+    this.http1Sockets.delete(socket); // a tunnel from now on, never an idle keep-alive connection
+    const connection = this.http1Connections.get(socket);
+    if (!connection) {
+      socket.destroy();
+      return;
+    }
+    const sink = new RawHttp1Sink(socket, (status) => this.context.metrics.httpRequests.inc([this.listener.name, String(status)]));
+    if (req.method !== 'CONNECT' && hasHttp1Body(req)) {
+      // The body would have to be framed by us from the raw socket; no Upgrade in use (WebSocket) carries one.
+      const body = Buffer.from('{"message":"an Upgrade request with a body is not supported; send it without Upgrade"}');
+      sink.start(400, { 'content-type': 'application/json', 'content-length': String(body.length) });
+      sink.write(body);
+      sink.end();
+      return;
+    }
+    const request = http1DownstreamRequest(connection, req, null, sink, isTunnelUpgrade(req) ? { socket, head, protocol: String(req.headers.upgrade), sink } : undefined);
     this.context.forwarder.handle(request);
   }
 

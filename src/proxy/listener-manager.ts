@@ -40,8 +40,12 @@ class BoundSocket {
   constructor(
     public active: RuntimeListener,
     private readonly context: DataPlaneContext,
+    track: (socket: Socket) => void,
   ) {
-    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => acceptConnection(this.active, socket, context));
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) => {
+      track(socket);
+      acceptConnection(this.active, socket, context);
+    });
   }
 
   listen(): Promise<void> {
@@ -73,7 +77,13 @@ export function acceptConnection(listener: RuntimeListener, socket: Socket, cont
   const name = listener.name;
   metrics.connectionsAccepted.inc([name]);
   metrics.connectionsActive.add([name], 1);
-  socket.once('close', () => metrics.connectionsActive.add([name], -1));
+  // The connection keeps its config generation (routes, certificates, upstream pools) alive
+  // from accept to close — also while its ClientHello and handshake are still under way.
+  const release = listener.generation.hold();
+  socket.once('close', () => {
+    metrics.connectionsActive.add([name], -1);
+    release();
+  });
   socket.on('error', (error: NodeJS.ErrnoException) => metrics.connectionErrors.inc([name, (error.code ?? 'error').toLowerCase()]));
   try {
     switch (listener.ir.protocol) {
@@ -102,8 +112,23 @@ export interface PreparedListeners {
 
 export class ListenerManager {
   private readonly bound = new Map<string, BoundSocket>();
+  /** Every accepted connection still open, whatever its listener or config (for the shutdown drain). */
+  private readonly open = new Set<Socket>();
+  private readonly track = (socket: Socket): void => {
+    this.open.add(socket);
+    socket.once('close', () => this.open.delete(socket));
+  };
 
   constructor(private readonly context: DataPlaneContext) {}
+
+  get openConnections(): number {
+    return this.open.size;
+  }
+
+  /** The end of a drain: whatever is still open is cut. */
+  destroyOpenConnections(): void {
+    for (const socket of this.open) socket.destroy();
+  }
 
   /** Binds what `config` adds. Throws ListenerBindError (nothing left bound) if any bind fails. */
   async prepare(config: RuntimeConfig): Promise<PreparedListeners> {
@@ -114,7 +139,7 @@ export class ListenerManager {
         .filter((listener) => !this.bound.has(listener.key))
         .map(async (listener) => {
           // A brand-new port serves the new config at once: no older config has it.
-          const socket = new BoundSocket(listener, this.context);
+          const socket = new BoundSocket(listener, this.context, this.track);
           try {
             await socket.listen();
             added.set(listener.key, socket);

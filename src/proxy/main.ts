@@ -34,6 +34,8 @@ const USAGE = `Usage: node dist/src/proxy/main.js [flags]
   --max-header-size BYTES           (default ${DEFAULT_PROXY_OPTIONS.maxHeaderSize})
   --upstream-connect-timeout-ms MS  (default ${DEFAULT_PROXY_OPTIONS.upstreamConnectTimeoutMs})
   --stream-idle-timeout-ms MS       TCP/passthrough streams, 0 = none (default ${DEFAULT_PROXY_OPTIONS.streamIdleTimeoutMs})
+  --drain-timeout-ms MS             on SIGTERM/SIGINT: stop accepting, let requests in flight finish
+                                    for up to MS, then close what is left and exit (default ${DEFAULT_PROXY_OPTIONS.drainTimeoutMs})
   --help
 `;
 
@@ -46,6 +48,7 @@ const NUMBER_FLAGS = {
   'max-header-size': 'maxHeaderSize',
   'upstream-connect-timeout-ms': 'upstreamConnectTimeoutMs',
   'stream-idle-timeout-ms': 'streamIdleTimeoutMs',
+  'drain-timeout-ms': 'drainTimeoutMs',
 } as const satisfies Record<string, keyof ProxyOptions>;
 
 interface CommandLine {
@@ -107,18 +110,22 @@ function createProcessDataPlane(options: ProxyOptions, log: Logger): DataPlane {
 
 async function startPrimary(commandLine: CommandLine, log: Logger): Promise<void> {
   const ticketKeys = randomBytes(48);
+  const { drainTimeoutMs } = commandLine.options;
   let group: DataPlaneGroup;
-  let stopGroup: () => void;
+  let drainGroup: () => Promise<void>;
   if (commandLine.workers === 1) {
     const dataPlane = createProcessDataPlane({ ...commandLine.options, ticketKeys }, log);
     group = new LocalDataPlaneGroup(dataPlane);
-    stopGroup = () => dataPlane.close();
+    drainGroup = async () => {
+      const { cut } = await dataPlane.drain(drainTimeoutMs);
+      log.info('proxy drained', { cutConnections: cut, pid: process.pid });
+    };
   } else {
     cluster.schedulingPolicy = commandLine.scheduling === 'none' ? cluster.SCHED_NONE : cluster.SCHED_RR;
     const pool = new WorkerPool({ count: commandLine.workers, ticketKeys, log });
     await pool.start();
     group = pool;
-    stopGroup = () => pool.stop();
+    drainGroup = () => pool.stop(drainTimeoutMs);
   }
   const controlMetrics = new ControlMetrics();
   const controller = new ConfigController(group, controlMetrics, log);
@@ -132,11 +139,11 @@ async function startPrimary(commandLine: CommandLine, log: Logger): Promise<void
   log.info('proxy admin API listening', { admin: `${commandLine.adminHost}:${port}`, adminPort: port, workers: commandLine.workers, pid: process.pid });
 
   const shutdown = (signal: string): void => {
-    log.info('proxy stopping', { signal });
+    log.info('proxy stopping', { signal, drainTimeoutMs });
     admin.close();
-    stopGroup();
-    // Open connections get a moment to finish; then the process goes regardless.
-    setTimeout(() => process.exit(0), 1_000).unref();
+    drainGroup()
+      .catch((error: unknown) => log.error('drain failed', { error }))
+      .finally(() => process.exit(0));
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
@@ -161,7 +168,7 @@ function main(): void {
   }
   if (cluster.isWorker) {
     const options = commandLine.options;
-    runWorker((ticketKeys) => createProcessDataPlane({ ...options, ticketKeys }, log), log);
+    runWorker((ticketKeys) => createProcessDataPlane({ ...options, ticketKeys }, log), log, options.drainTimeoutMs);
     return;
   }
   startPrimary(commandLine, log).catch((error: unknown) => {

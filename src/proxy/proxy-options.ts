@@ -31,6 +31,8 @@ export interface ProxyOptions {
   upstreamHeadersTimeoutMs: number;
   /** TCP and passthrough streams close after this long without traffic in either direction (a half-open stream whose peer vanished must end some day; Envoy tcp_proxy also defaults to 1 h); 0 disables. */
   streamIdleTimeoutMs: number;
+  /** On SIGTERM/SIGINT: how long requests and streams in flight may take to finish before they are cut. */
+  drainTimeoutMs: number;
   /** One JSON line per HTTP request on stderr (component `access`). */
   accessLog: boolean;
   /** 48 bytes shared by all workers so TLS session tickets resume on any of them; absent: random per process. */
@@ -52,5 +54,6 @@ export const DEFAULT_PROXY_OPTIONS: Readonly<ProxyOptions> = Object.freeze({
   upstreamKeepAliveTimeoutMs: 4_000,
   upstreamHeadersTimeoutMs: 60_000,
   streamIdleTimeoutMs: 3_600_000,
+  drainTimeoutMs: 10_000,
   accessLog: false,
 });

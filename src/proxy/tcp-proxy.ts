@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import type { PassthroughRoute, TcpRoute } from '../ir/types.js';
 import type { RuntimeListener } from './config-state.js';
 import type { DataPlaneContext } from './data-plane-context.js';
+import { proxyProtocolV2Header } from './proxy-protocol.js';
 import { selectTcpRoute } from './route-table.js';
 import { chooseStreamTarget, connectFirstAvailable, relay } from './stream-forwarder.js';
 
@@ -62,8 +63,10 @@ export async function forwardStreamToRoute(
     return;
   }
   context.metrics.streamConnections.inc([listener.name, kind]);
+  // The PROXY header goes first, before the ClientHello of a passthrough stream.
+  const proxyHeader = target.backend.proxyProtocol ? proxyProtocolV2Header({ address: client.remoteAddress, port: client.remotePort }, { address: client.localAddress, port: client.localPort }) : undefined;
   relay(client, upstream, {
-    initialBytes,
+    initialBytes: proxyHeader ? Buffer.concat(initialBytes ? [proxyHeader, initialBytes] : [proxyHeader]) : initialBytes,
     idleTimeoutMs: context.options.streamIdleTimeoutMs,
     onClose: (result) => {
       context.metrics.streamBytes.inc([listener.name, 'client-to-backend'], result.bytesFromClient);

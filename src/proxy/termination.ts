@@ -5,8 +5,16 @@
 //
 // The hello bytes go back in front of the socket (`unshift`); a server-side TLSSocket
 // feeds bytes already queued on the socket to the TLS engine first.
+//
+// Client certificates (frontend mTLS, IR `TlsTermination.clientValidation`, Gateway API
+// `spec.tls.frontend` / GEP-91): the block's SecureContext trusts its CA bundle and
+// names those CAs in the CertificateRequest. `AllowValidOnly` makes OpenSSL refuse a
+// handshake without a certificate (alert certificate_required, RFC 8446 §4.4.2.4) and
+// closes a connection whose certificate does not verify; `AllowInsecureFallback` asks
+// for a certificate and serves the connection whatever it sends.
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
+import type { ClientValidation } from '../ir/types.js';
 
 export type TerminationResult = { ok: true; socket: TLSSocket } | { ok: false; reason: string };
 
@@ -19,13 +27,34 @@ function handshakeFailureReason(error: NodeJS.ErrnoException): string {
   return code ? `handshake-${code.toLowerCase()}` : 'handshake-error';
 }
 
-export function terminateTls(socket: Socket, buffered: Buffer, secureContext: SecureContext, alpnProtocols: readonly string[], timeoutMs: number): Promise<TerminationResult> {
+/**
+ * Why the client's certificate failed verification (an OpenSSL X509_V_ERR name such as
+ * `UNABLE_TO_VERIFY_LEAF_SIGNATURE`), or undefined when it verified. Node fills
+ * `authorized`/`authorizationError` only for sockets of a tls.Server
+ * (_tls_wrap.js onServerSocketSecure); ours come from our own dispatch, so we ask the
+ * handle the same question that code asks.
+ */
+function clientCertificateError(tlsSocket: TLSSocket): string | undefined {
+  const handle = (tlsSocket as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  const error = handle?.verifyError?.();
+  return error ? (error.code ?? 'UNKNOWN') : undefined;
+}
+
+export interface TerminationSettings {
+  alpnProtocols: readonly string[];
+  clientValidation: ClientValidation | undefined;
+  timeoutMs: number;
+}
+
+export function terminateTls(socket: Socket, buffered: Buffer, secureContext: SecureContext, settings: TerminationSettings): Promise<TerminationResult> {
+  const { alpnProtocols, clientValidation, timeoutMs } = settings;
   return new Promise((resolve) => {
     socket.unshift(buffered);
     const tlsSocket = new TLSSocket(socket, {
       isServer: true,
       secureContext,
       ...(alpnProtocols.length > 0 ? { ALPNProtocols: [...alpnProtocols] } : {}),
+      ...(clientValidation ? { requestCert: true, rejectUnauthorized: clientValidation.mode === 'AllowValidOnly' } : {}),
     });
     let settled = false;
     const settle = (result: TerminationResult): void => {
@@ -45,6 +74,14 @@ export function terminateTls(socket: Socket, buffered: Buffer, secureContext: Se
       // A server TLSSocket made outside tls.Server keeps `secureConnecting` true; node:http2
       // would then wait for a 'secureConnect' that never comes (tls.Server clears it itself).
       (tlsSocket as TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
+      if (clientValidation?.mode === 'AllowValidOnly') {
+        const error = clientCertificateError(tlsSocket);
+        if (error !== undefined) {
+          settle({ ok: false, reason: `client-certificate-${error.toLowerCase().replace(/_/g, '-')}` });
+          tlsSocket.destroy();
+          return;
+        }
+      }
       settle({ ok: true, socket: tlsSocket });
     };
     const onClose = (): void => settle({ ok: false, reason: 'handshake-closed' });

@@ -83,7 +83,11 @@ export async function handleTlsConnection(listener: RuntimeListener, socket: Soc
     closeWith(socket, INTERNAL_ERROR_ALERT);
     return;
   }
-  const terminated = await terminateTls(socket, read.buffered, secureContext, action.alpnProtocols, options.handshakeTimeoutMs);
+  const terminated = await terminateTls(socket, read.buffered, secureContext, {
+    alpnProtocols: action.alpnProtocols,
+    clientValidation: action.block.tls?.mode === 'Terminate' ? action.block.tls.clientValidation : undefined,
+    timeoutMs: options.handshakeTimeoutMs,
+  });
   if (!terminated.ok) {
     metrics.tlsHandshakeFailures.inc([listener.name, terminated.reason]);
     socket.destroy();
@@ -93,7 +97,7 @@ export async function handleTlsConnection(listener: RuntimeListener, socket: Soc
   const tlsSocket = terminated.socket;
   const tls = { serverBlock: action.block.id, serverName: hello.serverName };
   if (action.block.protocol === 'HTTPS') {
-    HttpFrontend.of(listener, context).acceptTls(tlsSocket, { listener, clientAddress: socket.remoteAddress ?? '', scheme: 'https', tls });
+    HttpFrontend.of(listener, context).acceptTls(tlsSocket, { listener, clientAddress: socket.remoteAddress ?? '', scheme: 'https', tls }, secureContext);
     return;
   }
   forwardTerminatedStream(listener, tlsSocket, action.block.id, hello.serverName, context);

@@ -83,9 +83,25 @@ export class WorkerPool implements DataPlaneGroup {
     return answers.flatMap((answer) => (answer?.type === 'metrics' ? [answer.snapshot] : []));
   }
 
-  stop(): void {
+  /**
+   * Drains every worker (each stops accepting and finishes what is in flight, within
+   * `drainTimeoutMs`) and resolves once all have exited. The signal goes to the worker
+   * process itself: cluster's worker.kill() would first cut the IPC channel, which a
+   * worker takes as "the primary is gone, stop now".
+   */
+  async stop(drainTimeoutMs: number): Promise<void> {
     this.stopping = true;
-    for (const handle of this.handles.values()) handle.worker.kill('SIGTERM');
+    const exits = [...this.handles.values()].map(
+      ({ worker }) =>
+        new Promise<void>((resolve) => {
+          if (worker.isDead()) return resolve();
+          worker.once('exit', () => resolve());
+          worker.process.kill('SIGTERM');
+          // A worker that does not exit after its drain (and a margin) is killed.
+          setTimeout(() => worker.process.kill('SIGKILL'), drainTimeoutMs + 5_000).unref();
+        }),
+    );
+    await Promise.all(exits);
   }
 
   private async applyTo(members: WorkerHandle[], config: ProxyConfig): Promise<PrepareResult> {
@@ -185,8 +201,21 @@ export class WorkerPool implements DataPlaneGroup {
  * The worker side: waits for `init` (ticket keys), builds its data plane with
  * `createDataPlane`, then serves the primary's requests until the IPC channel closes.
  */
-export function runWorker(createDataPlane: (ticketKeys: Buffer) => DataPlane, log: Logger): void {
+export function runWorker(createDataPlane: (ticketKeys: Buffer) => DataPlane, log: Logger, drainTimeoutMs: number): void {
   let dataPlane: DataPlane | undefined;
+  let draining = false;
+  const drain = (signal: string): void => {
+    if (draining) return;
+    draining = true;
+    log.info('worker draining', { signal, drainTimeoutMs, pid: process.pid });
+    void (dataPlane?.drain(drainTimeoutMs) ?? Promise.resolve({ cut: 0 })).then(({ cut }) => {
+      log.info('worker drained', { cutConnections: cut, pid: process.pid });
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', () => drain('SIGTERM'));
+  // Ctrl-C reaches the whole process group; the primary drives the shutdown with SIGTERM.
+  process.on('SIGINT', () => {});
   const send = (message: WorkerMessage): void => {
     if (process.connected) process.send?.(message);
   };
@@ -220,6 +249,7 @@ export function runWorker(createDataPlane: (ticketKeys: Buffer) => DataPlane, lo
   });
   // The primary is gone: nobody can configure us any more.
   process.once('disconnect', () => {
+    if (draining) return;
     dataPlane?.close();
     process.exit(0);
   });

@@ -178,7 +178,7 @@ export function validConfig(pki: TestPki): ProxyConfig {
             source: { kind: 'TLSRoute', namespace: 'default', name: 'demo-example-passthrough', creationTimestamp: CREATED },
             serverBlock: 'gateway/default/example-gateway-passthrough/https',
             hostnames: ['demo.example.com'],
-            backends: [{ kind: 'Resolved', name: 'Service default/tlsecho port 1030', weight: 1, endpoints: [{ address: '10.244.0.7', port: 1030 }] }],
+            backends: [{ kind: 'Resolved', name: 'Service default/tlsecho port 1030', weight: 1, endpoints: [{ address: '10.244.0.7', port: 1030 }], proxyProtocol: { version: 'V2' } }],
           },
         ],
       },

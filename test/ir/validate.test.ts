@@ -175,6 +175,13 @@ const rows: ProblemRow[] = [
     code: 'TLS_NOT_ALLOWED',
     path: '/listeners/2/tlsPassthrough/0/backends/0/tls',
   },
+  {
+    name: 'PROXY protocol on an HTTP backend',
+    mutate: (c) => poke(httpRoute(c).rules[1]!.backends[0]!, 'proxyProtocol', { version: 'V2' }),
+    code: 'PROXY_PROTOCOL_NOT_ALLOWED',
+    path: '/listeners/0/httpRoutes/0/rules/1/backends/0/proxyProtocol',
+  },
+  { name: 'a PROXY protocol version other than V2', mutate: (c) => poke(tls(c).tlsPassthrough[0]!.backends[0]!, 'proxyProtocol', { version: 'V1' }), code: 'INVALID_ENUM', path: '/listeners/2/tlsPassthrough/0/backends/0/proxyProtocol/version' },
   // Certificates
   { name: 'a Terminate block without certificates', mutate: (c) => poke(demoTls(c), 'certificates', []), code: 'MISSING_CERTIFICATE', path: '/listeners/1/serverBlocks/0/tls/certificates' },
   { name: 'a certificate chain with no PEM block', mutate: (c) => poke(demoTls(c).certificates[0]!, 'certificateChainPem', 'not a certificate'), code: 'INVALID_PEM', path: '/listeners/1/serverBlocks/0/tls/certificates/0/certificateChainPem' },

@@ -12,7 +12,6 @@ import { captureClientHello, nodeWithServerName, opensslClient } from './clienth
 
 const DEFAULT_SEED = 0x0c11e7;
 const ITERATIONS = Number(process.env.CLIENTHELLO_FUZZ_ITERATIONS ?? 20_000);
-const MAX_MILLISECONDS_PER_PARSE = 50;
 
 const rejections: ReadonlySet<ClientHelloRejection> = new Set<ClientHelloRejection>([
   'not-tls', 'http', 'sslv2', 'not-handshake', 'not-client-hello', 'record-overflow', 'too-large', 'malformed', 'duplicate-extension', 'invalid-server-name',
@@ -85,17 +84,14 @@ function mutate(random: Random, original: Buffer): Buffer {
   return bytes;
 }
 
-/** Parses, timing the call and turning a throw into a test failure that shows the input. */
+/** Parses (a hang would hit the test's timeout; speed is not asserted here), turning a throw into a test failure that shows the input. */
 function parseChecked(input: Buffer, maxBytes: number, context: string): ClientHelloParseResult {
-  const started = process.hrtime.bigint();
   let result: ClientHelloParseResult;
   try {
     result = parseClientHello(input, { maxBytes });
   } catch (error) {
     expect.fail(`${context}: parseClientHello threw ${String(error)} for ${input.toString('hex')}`);
   }
-  const milliseconds = Number(process.hrtime.bigint() - started) / 1e6;
-  expect(milliseconds, `${context}: parse time (ms)`).to.be.below(MAX_MILLISECONDS_PER_PARSE);
   checkShape(result, input, maxBytes, context);
   return result;
 }

@@ -175,6 +175,28 @@ describe('proxy: TLS termination (HTTPS listener, HTTP/1.1, HTTP/2, gRPC)', func
       expect(response.headers['x-seen-proto']).to.equal('https');
     });
 
+    it('sets X-Forwarded-Host, X-Forwarded-Port and Forwarded; overwrites a spoofed proto, appends to the hop lists', async () => {
+      const before = echo.requests.length;
+      const response = await get('/echo/fwd', { 'x-forwarded-proto': 'spoofed', 'x-forwarded-for': '198.51.100.7', forwarded: 'for=198.51.100.7', 'x-forwarded-port': '1' });
+      expect(response.status).to.equal(200);
+      const seen = echo.requests[before]!.headers;
+      const client = String(seen['x-forwarded-for']).split(', ')[1];
+      expect(seen['x-forwarded-for']).to.match(/^198\.51\.100\.7, 127\.\d+\.\d+\.\d+$/);
+      expect(seen['x-forwarded-proto']).to.equal('https');
+      expect(seen['x-forwarded-host']).to.equal('demo.example.com');
+      expect(seen['x-forwarded-port']).to.equal(String(port));
+      expect(seen['forwarded']).to.equal(`for=198.51.100.7, for=${client};host=demo.example.com;proto=https`);
+    });
+
+    it('X-Forwarded-Host keeps the client\'s Host when URLRewrite replaces it upstream', async () => {
+      const before = echo.requests.length;
+      await get('/rewrite/x', { host: 'demo.example.com:' + port });
+      const seen = echo.requests[before]!.headers;
+      expect(seen.host).to.equal('rewritten.example.com');
+      expect(seen['x-forwarded-host']).to.equal(`demo.example.com:${port}`);
+      expect(seen['forwarded']).to.match(new RegExp(`;host="demo\\.example\\.com:${port}";proto=https$`));
+    });
+
     it('answers 404 with a JSON body when no route matches', async () => {
       const response = await get('/nothing-here');
       expect(response.status).to.equal(404);
