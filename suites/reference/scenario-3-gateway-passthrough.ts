@@ -24,7 +24,7 @@ export const scenario3: ConformanceTest = {
     let output = '';
     await awaitConvergence('openssl s_client through the passthrough listener', ctx.timeouts, async () => {
       const result = await runClient('openssl', ['s_client', '-connect', `${address}:8899`, '-servername', 'demo.example.com', '-CAfile', certificate.file, '-showcerts'], 15_000, 1500);
-      if (!result.stdout.includes('Through TLS connection.')) throw new Error(`expected the tlsecho greeting, saw:\n${result.stdout.slice(0, 1500)}${result.stderr.slice(-500)}`);
+      if (!result.stdout.includes('Through TLS connection.')) throw new Error(`expected the tlsecho greeting from ${address}:8899, saw:\n${result.stdout.slice(0, 1500)}${result.stderr.slice(-500)}`);
       output = result.stdout;
     });
     expect(output).to.match(/Running on Pod tlsecho-[a-z0-9-]+\./);

@@ -51,13 +51,18 @@ describe('node agent: pod addresses', function () {
     expect(pool.allocate()).to.equal('10.244.16.3');
   });
 
-  it('gives a Pod back its previous address when free, and reuses released ones', function () {
+  it('gives a Pod back its previous address when free; a released address is reused only after going round', function () {
     const pool = new AddressPool(config);
     expect(pool.allocate('10.244.16.40')).to.equal('10.244.16.40');
     expect(pool.allocate('10.244.16.40')).to.equal('10.244.16.2');
     expect(pool.allocate('192.168.1.1'), 'outside the range').to.equal('10.244.16.3');
     pool.release('10.244.16.2');
-    expect(pool.allocate()).to.equal('10.244.16.2');
+    expect(pool.allocate(), 'not the address just released').to.equal('10.244.16.4');
+    const small = new AddressPool({ ...networkPlan(1), podCIDR: '10.244.16.0/29', name: 'x' } as LocalClusterConfig);
+    expect([1, 2, 3, 4, 5].map(() => small.allocate())).to.deep.equal(['10.244.16.2', '10.244.16.3', '10.244.16.4', '10.244.16.5', '10.244.16.6']);
+    small.release('10.244.16.3');
+    expect(small.allocate(), 'wraps round to the freed one').to.equal('10.244.16.3');
+    expect(() => small.allocate()).to.throw(/no Pod address left/);
     expect(pool.contains('10.244.31.254')).to.equal(true);
     expect(pool.contains('10.244.31.255'), 'broadcast').to.equal(false);
   });

@@ -44,12 +44,15 @@ export class AddressPool {
   private readonly first: number;
   private readonly last: number;
   private readonly taken = new Set<string>();
+  /** Where the next search starts: just after the last address handed out. */
+  private cursor: number;
 
   constructor(config: LocalClusterConfig) {
     const base = ipv4ToNumber(config.podCIDR.split('/')[0]!);
     const size = 2 ** (32 - prefixLength(config.podCIDR));
     this.first = base + 2;
     this.last = base + size - 2;
+    this.cursor = this.first;
     this.taken.add(config.bridgeAddress);
   }
 
@@ -58,16 +61,25 @@ export class AddressPool {
     return n >= this.first && n <= this.last;
   }
 
-  /** Takes `preferred` when it is free and in range (a Pod keeps its address across agent restarts), else the lowest free one. */
+  /**
+   * Takes `preferred` when it is free and in range (a Pod keeps its address across agent
+   * restarts), else the next free one after the last handed out, wrapping around. Going
+   * round rather than reusing the lowest free address keeps a new Pod off an address a
+   * deleted Pod had moments ago, which the host's neighbour cache may still map to the
+   * old Pod's MAC for half a minute.
+   */
   allocate(preferred?: string): string {
     if (preferred && this.contains(preferred) && !this.taken.has(preferred)) {
       this.taken.add(preferred);
       return preferred;
     }
-    for (let n = this.first; n <= this.last; n++) {
+    const size = this.last - this.first + 1;
+    for (let step = 0; step < size; step++) {
+      const n = this.first + ((this.cursor - this.first + step) % size);
       const address = numberToIpv4(n);
       if (!this.taken.has(address)) {
         this.taken.add(address);
+        this.cursor = n + 1 > this.last ? this.first : n + 1;
         return address;
       }
     }
@@ -100,6 +112,9 @@ export async function createPodNetwork(config: LocalClusterConfig, podUid: strin
   await ip(['-n', netns, 'link', 'set', 'eth0', 'up']);
   await ip(['-n', netns, 'link', 'set', 'lo', 'up']);
   await ip(['-n', netns, 'route', 'add', 'default', 'via', config.bridgeAddress]);
+  // An earlier Pod may have had this address: forget its MAC, or traffic to the new Pod
+  // goes nowhere until the stale neighbour entry expires (about 30 s).
+  await runCommand('ip', ['neigh', 'flush', 'to', address, 'dev', config.bridge]);
   return { netns, address };
 }
 
