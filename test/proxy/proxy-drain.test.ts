@@ -6,7 +6,6 @@
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import tls from 'node:tls';
 import { Client } from 'undici';
 import {
   closeAllBackends,
@@ -27,6 +26,7 @@ import {
   waitFor,
   type HttpBackendServer,
   type TestPki,
+  tlsGetAndClose,
 } from './proxy-harness.js';
 import type { ProxyConfig } from '../../src/ir/types.js';
 
@@ -144,15 +144,7 @@ describe('proxy: connections across reloads and the shutdown drain', function ()
     await new Promise<void>((resolve) => raw.once('connect', () => resolve()));
     // The config it was accepted with is retired, and has no other connection.
     expect((await proxy.put(serving('v2', other, 'other'))).status).to.equal(200);
-    const answer = await new Promise<string>((resolve, reject) => {
-      const secure = tls.connect({ socket: raw, servername: 'demo.example.com', ca: pki.ca.certPem });
-      let text = '';
-      secure.setEncoding('utf8');
-      secure.on('data', (chunk: string) => (text += chunk));
-      secure.once('error', reject);
-      secure.once('end', () => resolve(text));
-      secure.once('secureConnect', () => secure.write('GET / HTTP/1.1\r\nHost: demo.example.com\r\nConnection: close\r\n\r\n'));
-    });
+    const answer = await tlsGetAndClose({ socket: raw, servername: 'demo.example.com', ca: pki.ca.certPem }, 'demo.example.com');
     expect(answer).to.match(/^HTTP\/1\.1 200 /);
     expect(answer).to.contain('Running on Pod echo-1.');
     await proxy.stop();

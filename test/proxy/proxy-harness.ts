@@ -465,3 +465,16 @@ export function rawExchange(host: string, port: number, bytes: Buffer | undefine
     });
   });
 }
+
+/** A raw `GET / HTTP/1.1` with `Connection: close` over a TLS connection made with `options`; resolves with all the bytes answered. */
+export function tlsGetAndClose(options: tls.ConnectionOptions, host: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const secure = tls.connect(options);
+    let text = '';
+    secure.setEncoding('utf8');
+    secure.on('data', (chunk: string) => (text += chunk));
+    secure.once('error', reject);
+    secure.once('end', () => resolve(text));
+    secure.once('secureConnect', () => secure.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+  });
+}

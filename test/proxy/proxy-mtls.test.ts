@@ -6,7 +6,6 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
-import tls from 'node:tls';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'undici';
@@ -29,6 +28,7 @@ import {
   tlsCertificate,
   type RunningProxy,
   type TestPki,
+  tlsGetAndClose,
 } from './proxy-harness.js';
 
 const run = promisify(execFile);
@@ -185,15 +185,7 @@ describe('proxy: client certificate validation (frontend mTLS)', function () {
 
   it('no SNI, on the default block, with the Host of a validating block: 421, not a bypass', async () => {
     // Node sends no SNI when connecting to an IP literal (RFC 6066 §3).
-    const answer = await new Promise<string>((resolve, reject) => {
-      const socket = tls.connect({ host: address, port, ca: pki.ca.certPem, checkServerIdentity: () => undefined });
-      let text = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (chunk: string) => (text += chunk));
-      socket.once('error', reject);
-      socket.once('end', () => resolve(text));
-      socket.once('secureConnect', () => socket.write('GET / HTTP/1.1\r\nHost: demo.example.com\r\nConnection: close\r\n\r\n'));
-    });
+    const answer = await tlsGetAndClose({ host: address, port, ca: pki.ca.certPem, checkServerIdentity: () => undefined }, 'demo.example.com');
     expect(answer).to.match(/^HTTP\/1\.1 421 /);
   });
 });
