@@ -202,6 +202,15 @@ export class SuiteContext {
     );
   }
 
+  /** Waits until the listener reports `count` attached routes. */
+  async attachedRoutesMustBe(gateway: string, listener: string, count: number): Promise<void> {
+    const read = async () => (await this.getCustom<Gateway>('Gateway', gateway)).status?.listeners?.find((l) => l.name === listener);
+    await waitFor({ what: `listener ${listener} of Gateway ${this.namespace}/${gateway} to report ${count} attached routes`, timeoutMs: this.timeouts.gatewayStatusMustHaveListenersMs },
+      async () => ((await read())?.attachedRoutes === count ? true : undefined),
+      async () => JSON.stringify(await read()),
+    );
+  }
+
   async gatewayClassMustHave(name: string, expected: ExpectedCondition): Promise<Condition> {
     return this.conditionMustBe(`GatewayClass ${name}`, this.timeouts.gatewayMustHaveAddressMs, expected, async () => (await this.getCustom<GatewayClass>('GatewayClass', name)).status?.conditions);
   }
@@ -271,6 +280,11 @@ export class SuiteContext {
       if (last.status !== status || (body && !body.test(last.body))) throw new Error(`expected ${status}${body ? ` and a body matching ${body}` : ''}, saw ${last.status}: ${last.body.slice(0, 500)}`);
     });
     return last;
+  }
+
+  /** The same helpers for objects in another namespace of the test (cleanup stays with this context). */
+  inNamespace(namespace: string): SuiteContext {
+    return new SuiteContext(this.kc, namespace, this.implementation, this.timeouts, this.manifestDir, this.options);
   }
 
   /** Runs `cleanup` when the test ends (before its namespaces are deleted), e.g. for cluster-scoped objects. */

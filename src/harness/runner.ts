@@ -12,6 +12,7 @@ import { referenceTests } from '../../suites/reference/index.js';
 import { terminationTests } from '../../suites/termination/index.js';
 import { passthroughTests } from '../../suites/passthrough/index.js';
 import { ingressTests } from '../../suites/ingress/index.js';
+import { statusTests } from '../../suites/status/index.js';
 import type { ConformanceTest } from './conformance-test.js';
 import { addConformanceTests, missingFeatures } from './mocha-tests.js';
 import { parseTimeoutOverrides, type TimeoutConfig } from './timeouts.js';
@@ -65,7 +66,7 @@ export interface TestOutcome {
   failure?: string;
 }
 
-export const allTests: ConformanceTest[] = [...referenceTests, ...terminationTests, ...passthroughTests, ...ingressTests];
+export const allTests: ConformanceTest[] = [...referenceTests, ...terminationTests, ...passthroughTests, ...ingressTests, ...statusTests];
 
 export function selectTests(tests: ConformanceTest[], options: Pick<ConformanceOptions, 'runTest' | 'skipTests'>): ConformanceTest[] {
   if (options.runTest) {
