@@ -131,6 +131,7 @@ describe('kind provider: command lines', () => {
     expect(formatCommand(exportLogsCommand('portcullis', 'reports/kind-logs'))).to.equal('kind export logs reports/kind-logs --name portcullis');
     expect(formatCommand(deleteClusterCommand('portcullis', '/tmp/kc'))).to.equal('kind delete cluster --name portcullis --kubeconfig /tmp/kc');
     expect(formatCommand(buildImageCommand())).to.equal('docker build -t portcullis:dev -f Dockerfile .');
+    expect(formatCommand(buildImageCommand({ target: 'echo', tag: 'portcullis/echo:dev' }))).to.equal('docker build --target echo -t portcullis/echo:dev -f Dockerfile .');
   });
 
   it('with Podman, tells kind so and loads images through an archive', () => {
