@@ -2,6 +2,9 @@
 // --k8s-version each provider can honour, what the kind provider will run, what it
 // installs, and which tests are skipped (and why) when the cluster lacks a kind.
 import { expect } from 'chai';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PortcullisError } from '../../src/lib/errors.js';
 import { formatCommand } from '../../src/cluster/kind/commands.js';
 import { portcullisInstallObjects } from '../../src/cluster/kind/install.js';
@@ -105,6 +108,14 @@ describe('harness: kind provider plan', () => {
     expect(kinds).to.include.members(['ServiceAccount', 'ClusterRole', 'GatewayClass', 'IngressClass']);
     expect(kinds.indexOf('ClusterRole')).to.be.below(Math.max(kinds.indexOf('GatewayClass'), kinds.indexOf('Deployment')));
     expect(objects.filter((o) => o.kind === 'GatewayClass').map((o) => o.metadata?.name)).to.deep.equal(['portcullis']);
+  });
+
+  it('applies what a kustomization lists, not the kustomization itself, Namespace first whatever the file order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'install-'));
+    writeFileSync(join(dir, 'a-workload.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: p, namespace: ns}\n');
+    writeFileSync(join(dir, 'kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a-workload.yaml, z-rbac.yaml]\n');
+    writeFileSync(join(dir, 'z-rbac.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: ns}\n');
+    expect(portcullisInstallObjects(dir).map((o) => o.kind)).to.deep.equal(['Namespace', 'Deployment', 'GatewayClass', 'IngressClass']);
   });
 });
 

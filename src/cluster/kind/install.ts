@@ -20,7 +20,8 @@ const applyOrder = ['Namespace', 'CustomResourceDefinition', 'ServiceAccount', '
 export function portcullisInstallObjects(dir = installManifestsDir): KubernetesObject[] {
   const files = readdirSync(dir).filter((file) => /\.ya?ml$/.test(file)).sort();
   if (files.length === 0) throw new PortcullisError('NO_INSTALL_MANIFESTS', `no manifests in ${dir}: restore manifests/install/ from the repository`);
-  const objects = files.flatMap((file) => parseManifests(readFileSync(join(dir, file), 'utf8')));
+  // kustomization.yaml (for `kubectl apply -k`) describes the others; it is no object to apply.
+  const objects = files.flatMap((file) => parseManifests(readFileSync(join(dir, file), 'utf8'))).filter((o) => o.kind !== 'Kustomization');
   const key = (o: KubernetesObject) => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
   const have = new Set(objects.map(key));
   const classes = parseManifests(readFileSync(join(packageRoot, 'manifests', 'local', 'portcullis.yaml'), 'utf8')).filter((o) => !have.has(key(o)));
