@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PortcullisError } from '../../src/lib/errors.js';
+import { errorOf } from './portcullis-error.js';
 import { formatCommand } from '../../src/cluster/kind/commands.js';
 import { portcullisInstallObjects } from '../../src/cluster/kind/install.js';
 import { kindPlan } from '../../src/cluster/kind/provider.js';
@@ -13,16 +14,6 @@ import { k3sImageFor } from '../../src/cluster/k3s/options.js';
 import { checkKubernetesVersion, chooseProvider, unavailableFeatures } from '../../src/harness/runner.js';
 import { skipReason } from '../../src/harness/mocha-tests.js';
 import type { ConformanceTest } from '../../src/harness/conformance-test.js';
-
-function errorOf(fn: () => unknown): PortcullisError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(PortcullisError);
-    return err as PortcullisError;
-  }
-  throw new Error('expected a PortcullisError');
-}
 
 describe('harness: provider selection', () => {
   it('auto picks kind when the engine and kind are there, else local with the reason', async () => {

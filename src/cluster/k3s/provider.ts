@@ -12,18 +12,11 @@ import { packageRoot, stateRoot } from '../../lib/paths.js';
 import { buildPortcullisImagesCommands, portcullisImages } from '../kind/commands.js';
 import { requireContainerEngine } from '../kind/detect.js';
 import { installPortcullis } from '../kind/install.js';
-import { runCommandLine } from '../kind/provider.js';
-import type { GatewayApiChannel } from '../local/state.js';
+import { runCommandLine, type KindProviderOptions } from '../kind/provider.js';
 import { defaultK3sImage, importImagesExec, k3sContainerOptions, k3sImageFor, saveImagesCommand } from './options.js';
 
-export interface K3sProviderOptions {
-  name?: string;
-  kubernetesVersion?: string;
-  gatewayApiVersion: string;
-  channel: GatewayApiChannel;
-  keepCluster?: boolean;
-  progress: (line: string) => void;
-}
+/** The same choices as the kind provider's. */
+export type K3sProviderOptions = KindProviderOptions;
 
 /** What the provider needs of a started K3s container (testcontainers' StartedK3sContainer). */
 interface RunningK3s {
