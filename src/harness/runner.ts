@@ -8,6 +8,7 @@ import { PortcullisError } from '../lib/errors.js';
 import { waitFor } from '../lib/kube.js';
 import { startLocalCluster } from '../cluster/local/provider.js';
 import { controllerName as ourControllerName, type GatewayClass } from '../controller/gatewayapi-types.js';
+import { supportedFeatures as ourSupportedFeatures } from '../controller/controller.js';
 import { referenceTests } from '../../suites/reference/index.js';
 import { terminationTests } from '../../suites/termination/index.js';
 import { passthroughTests } from '../../suites/passthrough/index.js';
@@ -181,14 +182,34 @@ export function unavailableFeatures(served: Map<string, string[]>, gatewayApi: s
   return unavailable;
 }
 
-async function gatewayClassFeatures(kc: KubeConfig, name: string, timeouts: TimeoutConfig): Promise<{ features: Set<string>; controllerName: string }> {
+async function gatewayClassFeatures(kc: KubeConfig, name: string, timeouts: TimeoutConfig): Promise<{ features?: Set<string>; controllerName: string }> {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const gatewayClass = await waitFor({ what: `GatewayClass ${name} to be Accepted`, timeoutMs: timeouts.gatewayMustHaveAddressMs }, async () => {
     const found = (await custom.getClusterCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gatewayclasses', name })) as GatewayClass;
     return found.status?.conditions?.some((c) => c.type === 'Accepted' && c.status === 'True') ? found : undefined;
   });
-  const features = new Set((gatewayClass.status?.supportedFeatures ?? []).map((f) => (typeof f === 'string' ? f : f.name)));
-  return { features, controllerName: gatewayClass.spec.controllerName };
+  // Absent (not empty) where the CRD has no such field, as in the v1.1.0 standard channel.
+  const declared = gatewayClass.status?.supportedFeatures;
+  return { features: declared && new Set(declared.map((f) => (typeof f === 'string' ? f : f.name))), controllerName: gatewayClass.spec.controllerName };
+}
+
+/**
+ * The features to test: --supported-features, else the GatewayClass status, else (a CRD
+ * without the field) ours when the class is ours, else none — with a line saying so.
+ */
+export function featuresToTest(declared: Set<string> | undefined, controllerName: string, options: Pick<ConformanceOptions, 'supportedFeatures' | 'exemptFeatures' | 'progress'>): Set<string> {
+  let supported: Set<string>;
+  if (options.supportedFeatures) supported = new Set(options.supportedFeatures);
+  else if (declared) supported = new Set(declared);
+  else if (controllerName === ourControllerName) {
+    supported = new Set(ourSupportedFeatures);
+    options.progress('  the GatewayClass status has no supportedFeatures field (this Gateway API CRD lacks it): using the features Portcullis declares');
+  } else {
+    supported = new Set();
+    options.progress('  the GatewayClass status has no supportedFeatures field (this Gateway API CRD lacks it): pass --supported-features to say what to test');
+  }
+  for (const exempt of options.exemptFeatures ?? []) supported.delete(exempt);
+  return supported;
 }
 
 export async function runConformance(options: ConformanceOptions): Promise<TestOutcome[]> {
@@ -204,9 +225,7 @@ export async function runConformance(options: ConformanceOptions): Promise<TestO
     const kc = cluster.kc;
     options.progress(`▶ implementation: GatewayClass ${options.gatewayClass}`);
     const found = await gatewayClassFeatures(kc, options.gatewayClass, timeouts);
-    let supported = options.supportedFeatures ? new Set(options.supportedFeatures) : found.features;
-    for (const exempt of options.exemptFeatures ?? []) supported.delete(exempt);
-    supported = new Set(supported);
+    const supported = featuresToTest(found.features, found.controllerName, options);
     options.progress(`  controller ${found.controllerName}; supported features: ${[...supported].sort().join(', ') || '(none declared)'}`);
     const unavailable = unavailableFeatures(await servedGatewayApiKinds(kc), `${cluster.gatewayApiVersion} ${cluster.channel}`);
     if (unavailable.size > 0) options.progress(`  not served by this cluster, so not testable here: ${[...unavailable.keys()].join(', ')}`);

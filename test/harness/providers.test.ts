@@ -11,7 +11,8 @@ import { formatCommand } from '../../src/cluster/kind/commands.js';
 import { portcullisInstallObjects } from '../../src/cluster/kind/install.js';
 import { kindPlan } from '../../src/cluster/kind/provider.js';
 import { k3sImageFor } from '../../src/cluster/k3s/options.js';
-import { checkKubernetesVersion, chooseProvider, unavailableFeatures } from '../../src/harness/runner.js';
+import { checkKubernetesVersion, chooseProvider, featuresToTest, unavailableFeatures } from '../../src/harness/runner.js';
+import { controllerName } from '../../src/controller/gatewayapi-types.js';
 import { skipReason } from '../../src/harness/mocha-tests.js';
 import type { ConformanceTest } from '../../src/harness/conformance-test.js';
 
@@ -123,5 +124,25 @@ describe('harness: skipping tests the cluster or the implementation cannot run',
   it('a feature the implementation does not claim is skipped as unsupported; a test with all it needs runs', () => {
     expect(skipReason(test, { supportedFeatures: new Set(['Gateway']) })).to.equal('unsupported feature TCPRoute');
     expect(skipReason(test, { supportedFeatures: new Set(['Gateway', 'TCPRoute']), unavailableFeatures: new Map() })).to.equal(undefined);
+  });
+});
+
+describe('harness: which features to test', () => {
+  const lines: string[] = [];
+  const progress = (line: string) => lines.push(line);
+  const sorted = (set: Set<string>) => [...set].sort();
+
+  it('--supported-features wins, then the GatewayClass status; --exempt-features removes', () => {
+    expect(sorted(featuresToTest(new Set(['Gateway', 'TLSRoute']), 'x', { supportedFeatures: ['Gateway'], progress }))).to.deep.equal(['Gateway']);
+    expect(sorted(featuresToTest(new Set(['Gateway', 'TLSRoute']), 'x', { exemptFeatures: ['TLSRoute'], progress }))).to.deep.equal(['Gateway']);
+    expect(sorted(featuresToTest(new Set(), 'x', { progress }))).to.deep.equal([]);
+  });
+
+  it('where the CRD has no supportedFeatures field (v1.1.0 standard): ours for our class, none for another, each said', () => {
+    lines.length = 0;
+    expect(sorted(featuresToTest(undefined, controllerName, { progress }))).to.include.members(['Gateway', 'HTTPRoute', 'TLSRoute']);
+    expect(sorted(featuresToTest(undefined, 'example.com/other', { progress }))).to.deep.equal([]);
+    expect(lines).to.have.length(2);
+    expect(lines[1]).to.include('pass --supported-features');
   });
 });
