@@ -8,7 +8,7 @@ import { PortcullisError } from '../lib/errors.js';
 import { waitFor } from '../lib/kube.js';
 import { startLocalCluster } from '../cluster/local/provider.js';
 import { controllerName as ourControllerName, type GatewayClass } from '../controller/gatewayapi-types.js';
-import { supportedFeatures as ourSupportedFeatures } from '../controller/controller.js';
+import { supportedFeatures as ourSupportedFeatures } from '../controller/features.js';
 import { referenceTests } from '../../suites/reference/index.js';
 import { terminationTests } from '../../suites/termination/index.js';
 import { passthroughTests } from '../../suites/passthrough/index.js';
