@@ -13,10 +13,10 @@ commands:
   cluster down    [--name N]      stop every process of the cluster and delete its state
   cluster status  [--name N]      print the cluster's state as JSON
   cluster env     [--name N]      print the export line for KUBECONFIG (use: eval "$(portcullis cluster env)")
-  conformance     [--provider auto|local|existing] [--gateway-class C] [--ingress-class C] [--run-test NAME] [--grep RE]
-                  [--skip-tests A,B] [--supported-features A,B] [--exempt-features A,B] [--fail-fast] [--keep-cluster]
-                  [--cleanup-base-resources] [--junit-output FILE] [--report-output FILE] [--timeout-config-overrides K=V,…]
-                  [--gateway-api-version V] [--channel C] [--kubeconfig FILE]
+  conformance     [--provider auto|local|kind|k3s|existing] [--k8s-version V] [--gateway-class C] [--ingress-class C]
+                  [--run-test NAME] [--grep RE] [--skip-tests A,B] [--supported-features A,B] [--exempt-features A,B]
+                  [--fail-fast] [--keep-cluster] [--cleanup-base-resources] [--junit-output FILE] [--report-output FILE]
+                  [--timeout-config-overrides K=V,…] [--gateway-api-version V] [--channel C] [--kubeconfig FILE]
   conformance-upstream  the official Gateway API conformance suite, on a local cluster unless --kubeconfig is given
                   [--gateway-class C] [--conformance-profiles A,B] [--run-test NAME] [--skip-tests A,B]
                   [--supported-features A,B] [--exempt-features A,B] [--output-dir DIR] [--keep-cluster]
@@ -115,13 +115,13 @@ async function conformanceCommand(args: string[]): Promise<void> {
     strict: true,
   });
   const provider = values.provider!;
-  if (!['auto', 'local', 'kind', 'existing'].includes(provider)) {
-    throw new PortcullisError('UNKNOWN_PROVIDER', `--provider ${provider} is not known: use auto, local, kind or existing`);
+  if (!['auto', 'local', 'kind', 'k3s', 'existing'].includes(provider)) {
+    throw new PortcullisError('UNKNOWN_PROVIDER', `--provider ${provider} is not known: use auto, local, kind, k3s or existing`);
   }
   const { runConformance } = await import('./harness/runner.js');
   const started = Date.now();
   const outcomes = await runConformance({
-    provider: provider as 'auto' | 'local' | 'kind' | 'existing',
+    provider: provider as 'auto' | 'local' | 'kind' | 'k3s' | 'existing',
     gatewayClass: values['gateway-class']!,
     ingressClass: values['ingress-class']!,
     supportedFeatures: list(values['supported-features']),
@@ -137,6 +137,7 @@ async function conformanceCommand(args: string[]): Promise<void> {
     timeoutOverrides: values['timeout-config-overrides'],
     gatewayApiVersion: values['gateway-api-version'],
     channel: values.channel as 'standard' | 'experimental' | undefined,
+    k8sVersion: values['k8s-version'],
     kubeconfig: values.kubeconfig,
     progress,
   });

@@ -1,25 +1,33 @@
 // `portcullis conformance`: bring a cluster up (or use the current one), find what the
 // implementation supports, run the suites with mocha, and write the reports.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Mocha from 'mocha';
-import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { PortcullisError } from '../lib/errors.js';
 import { waitFor } from '../lib/kube.js';
 import { startLocalCluster } from '../cluster/local/provider.js';
 import { controllerName as ourControllerName, type GatewayClass } from '../controller/gatewayapi-types.js';
+import { supportedFeatures as ourSupportedFeatures } from '../controller/features.js';
 import { referenceTests } from '../../suites/reference/index.js';
 import { terminationTests } from '../../suites/termination/index.js';
 import { passthroughTests } from '../../suites/passthrough/index.js';
 import { ingressTests } from '../../suites/ingress/index.js';
+import { statusTests } from '../../suites/status/index.js';
 import type { ConformanceTest } from './conformance-test.js';
-import { addConformanceTests, missingFeatures } from './mocha-tests.js';
+import { addConformanceTests } from './mocha-tests.js';
+import { servedGatewayApiKinds } from './context.js';
 import { parseTimeoutOverrides, type TimeoutConfig } from './timeouts.js';
 import { writeConformanceReport } from './reporting/conformance-report.js';
 import { writeJUnit } from './reporting/junit.js';
 import type { ImplementationInfo, RunResult } from './reporting/results.js';
 import { appendStepSummary, renderMarkdownSummary } from './reporting/summary.js';
-import { defaultGatewayApiVersion } from '../cluster/gateway-api.js';
+import { defaultGatewayApiVersion, validateChannel, validateGatewayApiVersion } from '../cluster/gateway-api.js';
+import { kubernetesVersion as builtKubernetesVersion } from '../cluster/local/controlplane-build.js';
+import { scenarioImageOverrides } from '../cluster/kind/commands.js';
+import { probeKindEnvironment, type KindProbe } from '../cluster/kind/detect.js';
+import { nodeImageFor } from '../cluster/kind/node-images.js';
+import { k3sImageFor } from '../cluster/k3s/options.js';
 import { packageRoot } from '../lib/paths.js';
 
 const packageVersion = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -32,12 +40,10 @@ const portcullisImplementation: ImplementationInfo = {
   contact: ['@portcullis/maintainers'],
 };
 
-function gatewayApiVersionOf(provider: string): string {
-  return provider === 'existing' ? 'unknown' : defaultGatewayApiVersion();
-}
+export type ProviderName = 'auto' | 'local' | 'kind' | 'k3s' | 'existing';
 
 export interface ConformanceOptions {
-  provider: 'auto' | 'local' | 'kind' | 'existing';
+  provider: ProviderName;
   gatewayClass: string;
   ingressClass: string;
   supportedFeatures?: string[];
@@ -53,6 +59,8 @@ export interface ConformanceOptions {
   timeoutOverrides?: string;
   gatewayApiVersion?: string;
   channel?: 'standard' | 'experimental';
+  /** Kubernetes version of the cluster to bring up (kind node image, K3s image; local: must be the built one). */
+  k8sVersion?: string;
   kubeconfig?: string;
   progress: (line: string) => void;
 }
@@ -65,7 +73,7 @@ export interface TestOutcome {
   failure?: string;
 }
 
-export const allTests: ConformanceTest[] = [...referenceTests, ...terminationTests, ...passthroughTests, ...ingressTests];
+export const allTests: ConformanceTest[] = [...referenceTests, ...terminationTests, ...passthroughTests, ...ingressTests, ...statusTests];
 
 export function selectTests(tests: ConformanceTest[], options: Pick<ConformanceOptions, 'runTest' | 'skipTests'>): ConformanceTest[] {
   if (options.runTest) {
@@ -76,53 +84,170 @@ export function selectTests(tests: ConformanceTest[], options: Pick<ConformanceO
   return tests.filter((t) => !options.skipTests?.includes(t.shortName));
 }
 
-async function gatewayClassFeatures(kc: KubeConfig, name: string, timeouts: TimeoutConfig): Promise<{ features: Set<string>; controllerName: string }> {
+/** `--provider auto`: kind where a container engine and the kind binary are there, else local. */
+export async function chooseProvider(requested: ProviderName, probe: () => Promise<KindProbe> = () => probeKindEnvironment()): Promise<{ provider: Exclude<ProviderName, 'auto'>; reason?: string }> {
+  if (requested !== 'auto') return { provider: requested };
+  const kind = await probe();
+  if (kind.available) return { provider: 'kind', reason: `auto: kind ${kind.environment.kindVersion} and ${kind.environment.engine} are available` };
+  return { provider: 'local', reason: `auto: local, since kind is not usable here (${kind.error.message.split(':')[0]})` };
+}
+
+/** Rejects a --k8s-version the provider cannot honour, before anything is started. */
+export function checkKubernetesVersion(provider: Exclude<ProviderName, 'auto'>, requested: string | undefined, localVersion = builtKubernetesVersion): void {
+  if (!requested) return;
+  switch (provider) {
+    case 'kind':
+      nodeImageFor(requested);
+      return;
+    case 'k3s':
+      k3sImageFor(requested);
+      return;
+    case 'existing':
+      throw new PortcullisError('K8S_VERSION_NOT_APPLICABLE', `--k8s-version chooses the version of a cluster the harness creates, and --provider existing uses yours: drop --k8s-version`);
+    case 'local': {
+      const wanted = requested.trim().replace(/^v?/, 'v');
+      if (wanted === localVersion || localVersion.startsWith(`${wanted}.`)) return;
+      throw new PortcullisError('K8S_VERSION_NOT_BUILT', `--k8s-version ${requested}: the local provider runs Kubernetes ${localVersion}, built from tools/controlplane: ask for ${localVersion} (or drop --k8s-version), or use --provider kind for another version`);
+    }
+  }
+}
+
+/** A cluster to test on, whichever provider brought it: what the runner needs of it. */
+interface ProvidedCluster {
+  kc: KubeConfig;
+  gatewayApiVersion: string;
+  channel: string;
+  /** Image overrides for the scenario manifests (the built echo image on container providers). */
+  images?: Record<string, string>;
+  exportLogs?(dir: string): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+async function provideCluster(provider: Exclude<ProviderName, 'auto'>, options: ConformanceOptions): Promise<ProvidedCluster> {
+  const progress = (line: string) => options.progress(`  ${line}`);
+  const gatewayApiVersion = validateGatewayApiVersion(options.gatewayApiVersion ?? defaultGatewayApiVersion());
+  const channel = validateChannel(options.channel ?? 'experimental');
+  const keep = (hint: string, down: () => Promise<void>) => {
+    if (!options.keepCluster) return down;
+    return async () => options.progress(`  keeping the cluster: ${hint}`);
+  };
+  switch (provider) {
+    case 'existing': {
+      const kc = new KubeConfig();
+      if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+      else kc.loadFromDefault();
+      const installed = await installedGatewayApi(kc);
+      return { kc, ...installed, teardown: async () => {} };
+    }
+    case 'local': {
+      const cluster = await startLocalCluster({ name: 'conformance', apiPort: 0, gatewayApiVersion, channel, progress });
+      return { kc: cluster.kubeConfig(), gatewayApiVersion, channel, teardown: keep(`KUBECONFIG=${cluster.kubeconfigPath}`, () => cluster.down()) };
+    }
+    case 'kind': {
+      const { startKindCluster } = await import('../cluster/kind/provider.js');
+      const cluster = await startKindCluster({ kubernetesVersion: options.k8sVersion, gatewayApiVersion, channel, keepCluster: options.keepCluster, progress });
+      return {
+        kc: cluster.kubeConfig(), gatewayApiVersion, channel, images: scenarioImageOverrides,
+        exportLogs: (dir) => cluster.exportLogs(dir),
+        teardown: keep(`KUBECONFIG=${cluster.kubeconfigPath}; delete it with \`kind delete cluster --name ${cluster.name}\``, () => cluster.down()),
+      };
+    }
+    case 'k3s': {
+      const { startK3sCluster } = await import('../cluster/k3s/provider.js');
+      const cluster = await startK3sCluster({ kubernetesVersion: options.k8sVersion, gatewayApiVersion, channel, keepCluster: options.keepCluster, progress });
+      return { kc: cluster.kubeConfig(), gatewayApiVersion, channel, images: scenarioImageOverrides, teardown: keep(`KUBECONFIG=${cluster.kubeconfigPath}; remove it with \`${cluster.removeHint}\``, () => cluster.down()) };
+    }
+  }
+}
+
+/** The Gateway API release and channel installed on a cluster we did not set up, from its CRD's annotations. */
+async function installedGatewayApi(kc: KubeConfig): Promise<{ gatewayApiVersion: string; channel: string }> {
+  try {
+    const crd = await kc.makeApiClient(ApiextensionsV1Api).readCustomResourceDefinition({ name: 'gateways.gateway.networking.k8s.io' });
+    const annotations = crd.metadata?.annotations ?? {};
+    return { gatewayApiVersion: annotations['gateway.networking.k8s.io/bundle-version'] ?? 'unknown', channel: annotations['gateway.networking.k8s.io/channel'] ?? 'unknown' };
+  } catch {
+    return { gatewayApiVersion: 'unknown', channel: 'unknown' };
+  }
+}
+
+/** The kind each feature needs served; a feature whose kind the cluster lacks cannot be tested there. */
+const featureKinds: Record<string, string> = { Gateway: 'Gateway', HTTPRoute: 'HTTPRoute', GRPCRoute: 'GRPCRoute', TLSRoute: 'TLSRoute', TCPRoute: 'TCPRoute', ReferenceGrant: 'ReferenceGrant' };
+
+export function unavailableFeatures(served: Map<string, string[]>, gatewayApi: string): Map<string, string> {
+  const unavailable = new Map<string, string>();
+  for (const [feature, kind] of Object.entries(featureKinds)) {
+    if (!served.has(kind)) unavailable.set(feature, `the cluster's Gateway API (${gatewayApi}) serves no ${kind}`);
+  }
+  return unavailable;
+}
+
+async function gatewayClassFeatures(kc: KubeConfig, name: string, timeouts: TimeoutConfig): Promise<{ features?: Set<string>; controllerName: string }> {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const gatewayClass = await waitFor({ what: `GatewayClass ${name} to be Accepted`, timeoutMs: timeouts.gatewayMustHaveAddressMs }, async () => {
     const found = (await custom.getClusterCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'gatewayclasses', name })) as GatewayClass;
     return found.status?.conditions?.some((c) => c.type === 'Accepted' && c.status === 'True') ? found : undefined;
   });
-  const features = new Set((gatewayClass.status?.supportedFeatures ?? []).map((f) => (typeof f === 'string' ? f : f.name)));
-  return { features, controllerName: gatewayClass.spec.controllerName };
+  // Absent (not empty) where the CRD has no such field, as in the v1.1.0 standard channel.
+  const declared = gatewayClass.status?.supportedFeatures;
+  return { features: declared && new Set(declared.map((f) => (typeof f === 'string' ? f : f.name))), controllerName: gatewayClass.spec.controllerName };
+}
+
+/**
+ * The features to test: --supported-features, else the GatewayClass status, else (a CRD
+ * without the field) ours when the class is ours, else none — with a line saying so.
+ */
+export function featuresToTest(declared: Set<string> | undefined, controllerName: string, options: Pick<ConformanceOptions, 'supportedFeatures' | 'exemptFeatures' | 'progress'>): Set<string> {
+  let supported: Set<string>;
+  if (options.supportedFeatures) supported = new Set(options.supportedFeatures);
+  else if (declared) supported = new Set(declared);
+  else if (controllerName === ourControllerName) {
+    supported = new Set(ourSupportedFeatures);
+    options.progress('  the GatewayClass status has no supportedFeatures field (this Gateway API CRD lacks it): using the features Portcullis declares');
+  } else {
+    supported = new Set();
+    options.progress('  the GatewayClass status has no supportedFeatures field (this Gateway API CRD lacks it): pass --supported-features to say what to test');
+  }
+  for (const exempt of options.exemptFeatures ?? []) supported.delete(exempt);
+  return supported;
 }
 
 export async function runConformance(options: ConformanceOptions): Promise<TestOutcome[]> {
   const timeouts = parseTimeoutOverrides(options.timeoutOverrides);
   const tests = selectTests(allTests, options);
-  const provider = options.provider === 'auto' ? 'local' : options.provider;
-  if (provider === 'kind') throw new PortcullisError('PROVIDER_UNAVAILABLE', '--provider kind is not implemented yet: use --provider local, or --provider existing with a cluster of your own');
-  options.progress(`▶ cluster: provider ${provider}`);
-  let kc: KubeConfig;
-  let teardown: () => Promise<void> = async () => {};
-  if (provider === 'existing') {
-    kc = new KubeConfig();
-    if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-    else kc.loadFromDefault();
-  } else {
-    const cluster = await startLocalCluster({ name: 'conformance', apiPort: 0, gatewayApiVersion: options.gatewayApiVersion, channel: options.channel, progress: (line) => options.progress(`  ${line}`) });
-    kc = cluster.kubeConfig();
-    if (!options.keepCluster) teardown = () => cluster.down();
-    else options.progress(`  keeping the cluster: KUBECONFIG=${cluster.kubeconfigPath}`);
-  }
+  if (options.provider !== 'auto') checkKubernetesVersion(options.provider, options.k8sVersion);
+  const { provider, reason } = await chooseProvider(options.provider);
+  checkKubernetesVersion(provider, options.k8sVersion);
+  options.progress(`▶ cluster: provider ${provider}${reason ? ` (${reason})` : ''}`);
+  const cluster = await provideCluster(provider, options);
+  let succeeded = false;
   try {
+    const kc = cluster.kc;
     options.progress(`▶ implementation: GatewayClass ${options.gatewayClass}`);
     const found = await gatewayClassFeatures(kc, options.gatewayClass, timeouts);
-    let supported = options.supportedFeatures ? new Set(options.supportedFeatures) : found.features;
-    for (const exempt of options.exemptFeatures ?? []) supported.delete(exempt);
-    supported = new Set(supported);
+    const supported = featuresToTest(found.features, found.controllerName, options);
     options.progress(`  controller ${found.controllerName}; supported features: ${[...supported].sort().join(', ') || '(none declared)'}`);
+    const unavailable = unavailableFeatures(await servedGatewayApiKinds(kc), `${cluster.gatewayApiVersion} ${cluster.channel}`);
+    if (unavailable.size > 0) options.progress(`  not served by this cluster, so not testable here: ${[...unavailable.keys()].join(', ')}`);
     const report = {
       implementation: found.controllerName === ourControllerName ? portcullisImplementation : { organization: 'unknown', project: found.controllerName, url: '', version: '', contact: [] },
-      gatewayAPIVersion: options.gatewayApiVersion ?? gatewayApiVersionOf(provider),
-      gatewayAPIChannel: options.channel ?? 'experimental',
+      gatewayAPIVersion: cluster.gatewayApiVersion,
+      gatewayAPIChannel: cluster.channel,
       provider,
       mode: 'default',
       startedAt: new Date().toISOString(),
     };
-    return await runSuites(tests, { report, kc, supported, controllerName: found.controllerName, timeouts, options });
+    const outcomes = await runSuites(tests, { report, kc, supported, unavailable, images: cluster.images, controllerName: found.controllerName, timeouts, options });
+    succeeded = outcomes.every((o) => o.state !== 'failed');
+    return outcomes;
   } finally {
+    if (cluster.exportLogs && !succeeded) {
+      const dir = join(dirname(options.junitOutput), 'kind-logs');
+      options.progress(`▶ exporting the cluster's logs to ${dir}`);
+      await cluster.exportLogs(dir).catch((err) => options.progress(`  could not export the logs: ${err instanceof Error ? err.message : String(err)}`));
+    }
     options.progress('▶ cleanup');
-    await teardown();
+    await cluster.teardown();
   }
 }
 
@@ -130,6 +255,8 @@ interface SuiteRun {
   report: Omit<RunResult, 'tests' | 'finishedAt'>;
   kc: KubeConfig;
   supported: Set<string>;
+  unavailable: Map<string, string>;
+  images?: Record<string, string>;
   controllerName: string;
   timeouts: TimeoutConfig;
   options: ConformanceOptions;
@@ -142,15 +269,19 @@ async function runSuites(tests: ConformanceTest[], run: SuiteRun): Promise<TestO
   const bySuite = new Map<string, ConformanceTest[]>();
   for (const test of tests) bySuite.set(test.suite, [...(bySuite.get(test.suite) ?? []), test]);
   const byTitle = new Map<string, ConformanceTest>();
+  const skipReasons = new Map<string, string>();
   for (const [name, suiteTests] of bySuite) {
     const suite = Mocha.Suite.create(mocha.suite, name);
-    addConformanceTests(suite, suiteTests, () => ({
+    const skipped = addConformanceTests(suite, suiteTests, () => ({
       kc: () => run.kc,
       implementation: { gatewayClass: options.gatewayClass, ingressClass: options.ingressClass, controllerName: run.controllerName ?? ourControllerName },
       timeouts: run.timeouts,
       supportedFeatures: run.supported,
+      unavailableFeatures: run.unavailable,
+      context: { images: run.images },
       keepNamespaces: !options.cleanupBaseResources && options.keepCluster,
     }));
+    for (const [shortName, reason] of skipped) skipReasons.set(shortName, reason);
     for (const test of suiteTests) byTitle.set(test.shortName, test);
   }
   options.progress(`▶ suites: ${[...bySuite.keys()].join(', ')} (${tests.length} tests)`);
@@ -164,7 +295,7 @@ async function runSuites(tests: ConformanceTest[], run: SuiteRun): Promise<TestO
     });
     runner.on('pending', (t) => {
       const test = find(t.title)!;
-      outcomes.push({ test, state: 'skipped', durationMs: 0, skipReason: missingFeatures(test, run.supported).length ? `unsupported features: ${missingFeatures(test, run.supported).join(', ')}` : 'skipped' });
+      outcomes.push({ test, state: 'skipped', durationMs: 0, skipReason: skipReasons.get(test.shortName) ?? 'skipped' });
     });
   });
   await writeReports(outcomes, run.report, options);

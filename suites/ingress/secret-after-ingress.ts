@@ -1,14 +1,13 @@
 // An Ingress whose TLS Secret is created after it: until then the host is served with
 // the controller's default certificate and a Warning Event says why; once the Secret
 // exists its certificate is served. A rule without host answers on plain HTTP for any host.
-import { join } from 'node:path';
 import { expect } from 'chai';
 import type { ConformanceTest } from '../../src/harness/conformance-test.js';
 import { httpsRequest, runClient, tlsProbe } from '../../src/harness/probes.js';
 import { awaitConvergence } from '../../src/harness/timeouts.js';
 import { createCertificateAuthority, issueCertificate } from '../../src/lib/certs.js';
 import { waitFor } from '../../src/lib/kube.js';
-import { packageRoot } from '../../src/lib/paths.js';
+import { echoBackend, ingressManifests } from './shared.js';
 
 export const secretAfterIngress: ConformanceTest = {
   shortName: 'IngressSecretCreatedAfterIngress',
@@ -16,10 +15,10 @@ export const secretAfterIngress: ConformanceTest = {
   suite: 'ingress',
   features: [],
   profile: 'INGRESS',
-  manifestDir: join(packageRoot, 'suites', 'ingress'),
+  manifestDir: ingressManifests,
   async test(ctx) {
+    await echoBackend(ctx);
     await ctx.applyFile('late-secret.yaml');
-    await ctx.podsReady('app=echo', 1);
     const address = await ctx.ingressAddress('late');
 
     await awaitConvergence('the default certificate is served while the Secret is missing', ctx.timeouts, async () => {

@@ -18,7 +18,7 @@ export const scenario3: ConformanceTest = {
     await echoBackend(ctx);
     await ctx.applyFile('scenario-3-gateway-passthrough.yaml');
     await ctx.podsReady('app=tlsecho', 1);
-    const address = await ctx.gatewayAndRouteMustBeAccepted('example-gateway-passthrough', 'TLSRoute', 'demo-example-passthrough', 'v1alpha2');
+    const address = await ctx.gatewayAndRouteMustBeAccepted('example-gateway-passthrough', 'TLSRoute', 'demo-example-passthrough');
 
     // The guide's check: openssl s_client with SNI; the backend answers over its own TLS session.
     let output = '';

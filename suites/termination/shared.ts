@@ -26,8 +26,14 @@ export async function multiGateway(ctx: SuiteContext): Promise<MultiGateway> {
     certificates[name] = await issueCertificate(ca, { commonName: dnsNames[0]!, dnsNames, algorithm: name === 'nested' ? 'ecdsa-p256' : 'rsa-2048' });
     await ctx.tlsSecret(name, certificates[name].certPem, certificates[name].keyPem);
   }
+  await echoBackend(ctx);
   await ctx.applyFile('manifests.yaml');
-  await ctx.podsReady('app=echo', 1);
   const address = await ctx.gatewayAndRouteMustBeAccepted('multi', 'HTTPRoute', 'everywhere');
   return { address, ca, certificates };
+}
+
+/** The echo Deployment and Service (HTTP on 1027, TCP echo on 1025), Ready. */
+export async function echoBackend(ctx: SuiteContext): Promise<void> {
+  await ctx.applyFile('echo.yaml');
+  await ctx.podsReady('app=echo', 1);
 }

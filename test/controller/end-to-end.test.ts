@@ -147,8 +147,8 @@ describe('controller end to end on the local provider', function () {
       { apiVersion: `${group}/v1alpha2`, kind: 'TCPRoute', metadata: { name: 'terminated' }, spec: { parentRefs: [{ name: 'streams', sectionName: 'tls' }], rules: [{ backendRefs: [{ name: 'echo', port: 1025 }] }] } },
     ] as unknown as KubernetesObject[]);
     await ctx.podsReady('app=echo', 1);
-    const address = await ctx.gatewayAndRouteMustBeAccepted('streams', 'TCPRoute', 'plain', 'v1alpha2');
-    await ctx.gatewayAndRouteMustBeAccepted('streams', 'TCPRoute', 'terminated', 'v1alpha2');
+    const address = await ctx.gatewayAndRouteMustBeAccepted('streams', 'TCPRoute', 'plain');
+    await ctx.gatewayAndRouteMustBeAccepted('streams', 'TCPRoute', 'terminated');
     const gateway = await ctx.getCustom<Gateway>('Gateway', 'streams');
     for (const listener of gateway.status!.listeners!) expect(listener.attachedRoutes, `listener ${listener.name}: ${describeConditions(listener.conditions)}`).to.equal(1);
 

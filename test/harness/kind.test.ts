@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PortcullisError } from '../../src/lib/errors.js';
+import { errorOf } from './portcullis-error.js';
 import type { CommandResult } from '../../src/lib/process.js';
 import {
   allowLoadBalancersOnControlPlaneCommand,
@@ -16,16 +16,6 @@ import { probeKindEnvironment, requireKindEnvironment, type CommandRunner } from
 import { defaultKindNodeImage, kindNodeImages, nodeImageFor, pinnedKindVersion } from '../../src/cluster/kind/node-images.js';
 
 const image135 = 'kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0';
-
-function errorOf(fn: () => unknown): PortcullisError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(PortcullisError);
-    return err as PortcullisError;
-  }
-  throw new Error('expected a PortcullisError');
-}
 
 describe('kind provider: node images', () => {
   it('pins every image by digest, newest first, for the pinned kind release', () => {
@@ -131,6 +121,7 @@ describe('kind provider: command lines', () => {
     expect(formatCommand(exportLogsCommand('portcullis', 'reports/kind-logs'))).to.equal('kind export logs reports/kind-logs --name portcullis');
     expect(formatCommand(deleteClusterCommand('portcullis', '/tmp/kc'))).to.equal('kind delete cluster --name portcullis --kubeconfig /tmp/kc');
     expect(formatCommand(buildImageCommand())).to.equal('docker build -t portcullis:dev -f Dockerfile .');
+    expect(formatCommand(buildImageCommand({ target: 'echo', tag: 'portcullis/echo:dev' }))).to.equal('docker build --target echo -t portcullis/echo:dev -f Dockerfile .');
   });
 
   it('with Podman, tells kind so and loads images through an archive', () => {

@@ -66,6 +66,18 @@ export function k3sContainerOptions(input: K3sOptionsInput): K3sContainerOptions
   };
 }
 
+/**
+ * The K3s image for `--k8s-version`: K3s tags name a full Kubernetes release and a K3s
+ * build (`v1.35.4-k3s1`), so a full version is needed; the first K3s build of it is used.
+ */
+export function k3sImageFor(kubernetesVersion: string): string {
+  const match = /^v?(\d+\.\d+\.\d+)$/.exec(kubernetesVersion.trim());
+  if (!match) {
+    throw new PortcullisError('BAD_K8S_VERSION', `--k8s-version "${kubernetesVersion}" with --provider k3s must be a full Kubernetes release such as 1.35.4 (K3s publishes rancher/k3s:v<release>-k3s<n>); default: ${defaultK3sImage}`);
+  }
+  return `rancher/k3s:v${match[1]}-k3s1`;
+}
+
 export function saveImagesCommand(images: string[], archivePath: string, engine: ContainerEngine = 'docker'): CommandLine {
   return { command: engine, args: ['save', '-o', archivePath, ...images] };
 }

@@ -47,13 +47,30 @@ export function exportLogsCommand(name: string, dir: string, engine: ContainerEn
 
 export interface BuildImageOptions {
   tag?: string;
+  /** A stage of a multi-stage Dockerfile (`--target`). */
+  target?: string;
   dockerfile?: string;
   context?: string;
   engine?: ContainerEngine;
 }
 
 export function buildImageCommand(options: BuildImageOptions = {}): CommandLine {
-  return { command: options.engine ?? 'docker', args: ['build', '-t', options.tag ?? 'portcullis:dev', '-f', options.dockerfile ?? 'Dockerfile', options.context ?? '.'] };
+  const target = options.target ? ['--target', options.target] : [];
+  return { command: options.engine ?? 'docker', args: ['build', ...target, '-t', options.tag ?? 'portcullis:dev', '-f', options.dockerfile ?? 'Dockerfile', options.context ?? '.'] };
+}
+
+/** The images a container-based provider builds from the repository's Dockerfile: its stage and its tag. */
+export const portcullisImages = [
+  { target: 'portcullis', tag: 'portcullis/portcullis:dev' },
+  { target: 'echo', tag: 'portcullis/echo:dev' },
+] as const;
+
+/** Manifests name the echo image without a tag (the local node maps it to a program); clusters run the built one. */
+export const scenarioImageOverrides: Record<string, string> = { 'portcullis/echo': 'portcullis/echo:dev' };
+
+/** `docker build --target <stage> -t <tag>` for each image, from the repository root. */
+export function buildPortcullisImagesCommands(repositoryRoot: string, engine: ContainerEngine = 'docker'): CommandLine[] {
+  return portcullisImages.map((image) => buildImageCommand({ engine, target: image.target, tag: image.tag, dockerfile: `${repositoryRoot.replace(/\/$/, '')}/Dockerfile`, context: repositoryRoot }));
 }
 
 /**

@@ -34,7 +34,7 @@ async function attempt(run: CommandRunner, command: string, args: string[]): Pro
 
 const fallback = 'or use --provider local';
 
-async function findEngine(run: CommandRunner): Promise<ContainerEngine | PortcullisError> {
+async function findEngine(run: CommandRunner, provider = 'kind'): Promise<ContainerEngine | PortcullisError> {
   const failures: string[] = [];
   for (const engine of ['docker', 'podman'] as const) {
     const result = await attempt(run, engine, ['info']);
@@ -42,7 +42,7 @@ async function findEngine(run: CommandRunner): Promise<ContainerEngine | Portcul
     if (result.outcome === 'failed') failures.push(`\`${engine} info\` failed (${result.detail})`);
   }
   if (failures.length === 0) {
-    return new PortcullisError('NO_CONTAINER_ENGINE', `the kind provider needs Docker or Podman and neither is on PATH: install one, ${fallback}`);
+    return new PortcullisError('NO_CONTAINER_ENGINE', `the ${provider} provider needs Docker or Podman and neither is on PATH: install one, ${fallback}`);
   }
   return new PortcullisError('CONTAINER_ENGINE_NOT_RUNNING', `${failures.join('; ')}: start the engine's daemon or give your user access to it, ${fallback}`);
 }
@@ -71,4 +71,11 @@ export async function requireKindEnvironment(run: CommandRunner = runCommand): P
   const probe = await probeKindEnvironment(run);
   if (!probe.available) throw probe.error;
   return probe.environment;
+}
+
+/** The container engine for a provider that needs one but not kind (k3s through testcontainers). */
+export async function requireContainerEngine(provider: string, run: CommandRunner = runCommand): Promise<ContainerEngine> {
+  const engine = await findEngine(run, provider);
+  if (engine instanceof PortcullisError) throw engine;
+  return engine;
 }

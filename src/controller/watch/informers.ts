@@ -60,11 +60,34 @@ export class ClusterCaches {
     return new Set(body.versions.map((v) => (typeof v === 'string' ? v : v.version)));
   }
 
+  /** The resources (plurals) a group version serves. */
+  private async servedResourcesOf(group: string, version: string): Promise<Set<string>> {
+    const response = await rawGet(this.kc, group ? `/apis/${group}/${version}` : `/api/${version}`);
+    if (response.status === 404) return new Set();
+    if (response.status !== 200) throw new Error(`discovery of ${group || 'core'}/${version} answered ${response.status}`);
+    return new Set((JSON.parse(response.body) as { resources: { name: string }[] }).resources.map((r) => r.name));
+  }
+
   private async discover(): Promise<void> {
     const groups = new Map<string, Set<string>>();
+    const groupVersions = new Map<string, Set<string>>();
+    // A group version may serve some kinds and not others (Gateway API v1.1.0 serves
+    // Gateway at v1 but ReferenceGrant only at v1beta1): ask each version for its resources.
+    const serves = async (resource: WatchedResource, version: string) => {
+      if (!groups.get(resource.group)!.has(version)) return false;
+      const key = `${resource.group}/${version}`;
+      if (!groupVersions.has(key)) groupVersions.set(key, await this.servedResourcesOf(resource.group, version));
+      return groupVersions.get(key)!.has(resource.plural);
+    };
     for (const resource of watchedResources) {
       if (!groups.has(resource.group)) groups.set(resource.group, await this.servedVersionsOf(resource.group));
-      const version = resource.versions.find((v) => groups.get(resource.group)!.has(v));
+      let version: string | undefined;
+      for (const candidate of resource.versions) {
+        if (await serves(resource, candidate)) {
+          version = candidate;
+          break;
+        }
+      }
       const current = this.watches.get(resource.key);
       if (current && current.version === version) continue;
       if (current) {
