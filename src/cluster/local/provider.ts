@@ -2,7 +2,7 @@
 // run as processes on this machine, plus our node agent that runs Pods as processes.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { PortcullisError, errorMessage } from '../../lib/errors.js';
 import { applyObjects, isNotFound, loadKubeConfig, parseManifests, rawGet, waitFor } from '../../lib/kube.js';
@@ -128,7 +128,7 @@ function isRunning(paths: ClusterPaths): boolean {
 async function newClusterConfig(name: string, options: LocalClusterOptions): Promise<LocalClusterConfig> {
   const apiPort = options.apiPort === 0 ? await freePort() : (options.apiPort ?? 6443);
   await assertApiPortFree(apiPort);
-  const index = freeNetworkSlot();
+  const index = claimNetworkSlot(clusterPaths(name).dir);
   return {
     name,
     kubernetesVersion,
@@ -167,12 +167,46 @@ async function assertApiPortFree(port: number): Promise<void> {
   }
 }
 
-function freeNetworkSlot(): number {
+/**
+ * Slots are claimed machine-wide, in a file per slot naming the cluster's directory: clusters
+ * of other state roots (another PORTCULLIS_HOME, another clone) share this machine's
+ * addresses, and two starting at once must not both take a slot whose bridge does not exist yet.
+ * A claim whose cluster directory is gone is stale and taken over.
+ */
+const slotClaimsDir = () => process.env.PORTCULLIS_SLOT_DIR ?? '/run/portcullis/network-slots';
+
+export function claimNetworkSlot(clusterDirectory: string): number {
+  const clusterDir = resolve(clusterDirectory);
+  const slotClaims = slotClaimsDir();
+  mkdirSync(clusterDir, { recursive: true });
+  mkdirSync(slotClaims, { recursive: true });
   const taken = new Set(listClusterConfigs().map((c) => c.networkIndex));
   for (let index = 0; index < maxNetworkSlots; index++) {
-    if (!taken.has(index) && !existsSync(`/sys/class/net/${networkPlan(index).bridge}`)) return index;
+    if (taken.has(index) || existsSync(`/sys/class/net/${networkPlan(index).bridge}`)) continue;
+    if (claimSlot(join(slotClaims, String(index)), clusterDir)) return index;
   }
-  throw new PortcullisError('NO_NETWORK_SLOT', `all ${maxNetworkSlots} local cluster network slots are taken: delete a cluster with \`portcullis cluster down --name NAME\``);
+  throw new PortcullisError('NO_NETWORK_SLOT', `all ${maxNetworkSlots} local cluster network slots are taken (claims in ${slotClaims}): delete a cluster with \`portcullis cluster down --name NAME\``);
+}
+
+function claimSlot(claim: string, clusterDir: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(claim, clusterDir, { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = readFileSync(claim, 'utf8');
+    if (owner === clusterDir) return true;
+    if (existsSync(owner)) return false;
+    rmSync(claim, { force: true });
+  }
+  return false;
+}
+
+export function releaseNetworkSlot(index: number, clusterDirectory: string): void {
+  const claim = join(slotClaimsDir(), String(index));
+  if (existsSync(claim) && readFileSync(claim, 'utf8') === resolve(clusterDirectory)) rmSync(claim, { force: true });
 }
 
 async function startSupervisor(config: LocalClusterConfig, paths: ClusterPaths, binaries: ControlPlaneBinaries, progress: (line: string) => void): Promise<void> {
@@ -262,6 +296,7 @@ export async function deleteLocalCluster(name: string): Promise<boolean> {
   const config = readClusterConfig(paths);
   if (config) await removeClusterNetwork(config);
   rmSync(paths.dir, { recursive: true, force: true });
+  if (config) releaseNetworkSlot(config.networkIndex, paths.dir);
   return true;
 }
 
