@@ -256,4 +256,3 @@ function gatewayTlsConditions(plan: GatewayPlan): DesiredCondition[] {
   }
   return conditions;
 }
-
