@@ -44,4 +44,9 @@ export const supportedFeatures: string[] = [
   // Extended: BackendTLSPolicy (re-encryption to HTTPRoute and GRPCRoute backends).
   'BackendTLSPolicy',
   'BackendTLSPolicySANValidation',
+  // Extended: Gateway spec.tls — client certificate validation (GEP-91) and the client
+  // certificate presented to re-encrypted backends.
+  'GatewayFrontendClientCertificateValidation',
+  'GatewayFrontendClientCertificateValidationInsecureFallback',
+  'GatewayBackendClientCertificate',
 ];

@@ -68,6 +68,32 @@ export interface GatewayListener {
   };
 }
 
+/** ObjectReference (shared_types.go): group and kind are required by the CRD. */
+export interface ObjectReference {
+  group: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+export type FrontendValidationMode = 'AllowValidOnly' | 'AllowInsecureFallback';
+
+/** FrontendTLSValidation (GEP-91): whom client certificates must chain to, and whether they are required. */
+export interface FrontendTLSValidation {
+  caCertificateRefs: ObjectReference[];
+  mode?: FrontendValidationMode;
+}
+
+export interface FrontendTLSSettings {
+  validation?: FrontendTLSValidation;
+}
+
+/** Gateway spec.tls (Gateway API v1.4+): client certificate validation per port, and the certificate presented to backends. */
+export interface GatewayTLSConfig {
+  frontend?: { default: FrontendTLSSettings; perPort?: { port: number; tls: FrontendTLSSettings }[] };
+  backend?: { clientCertificateRef?: SecretObjectReference };
+}
+
 export interface GatewayStatusAddress {
   type?: 'IPAddress' | 'Hostname' | string;
   value: string;
@@ -89,6 +115,7 @@ export interface Gateway {
     listeners: GatewayListener[];
     addresses?: GatewayStatusAddress[];
     infrastructure?: unknown;
+    tls?: GatewayTLSConfig;
   };
   status?: { addresses?: GatewayStatusAddress[]; conditions?: Condition[]; listeners?: ListenerStatus[] };
 }

@@ -15,44 +15,10 @@ import { awaitConvergence, defaultTimeouts } from '../../src/harness/timeouts.js
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type KeyMaterial } from '../../src/lib/certs.js';
 import { isNotFound, waitFor } from '../../src/lib/kube.js';
 import { clusterStartTimeoutMs, sharedCluster } from '../support/shared-cluster.js';
+import { echoWorkload } from './echo-workload.js';
 
 const group = 'gateway.networking.k8s.io';
 const suffix = () => randomBytes(3).toString('hex');
-
-/** An echo Deployment + Service (TCP 1025, HTTP 1027, and TLS 1030 when `tlsSecret` is given). */
-function echo(name: string, tlsSecret?: string): KubernetesObject[] {
-  const labels = { app: name };
-  return [
-    {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, labels },
-      spec: {
-        replicas: 1, selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            containers: [{
-              name: 'echo', image: 'portcullis/echo',
-              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-              ...(tlsSecret ? { volumeMounts: [{ name: 'tls', mountPath: '/etc/tls', readOnly: true }] } : {}),
-            }],
-            ...(tlsSecret ? { volumes: [{ name: 'tls', secret: { secretName: tlsSecret } }] } : {}),
-          },
-        },
-      },
-    },
-    {
-      apiVersion: 'v1', kind: 'Service', metadata: { name, labels },
-      spec: {
-        selector: labels,
-        ports: [
-          { name: 'tcp', port: 1025, targetPort: 1025 },
-          { name: 'http', port: 1027, targetPort: 1027 },
-          ...(tlsSecret ? [{ name: 'https', port: 1030, targetPort: 1030 }] : []),
-        ],
-      },
-    },
-  ] as unknown as KubernetesObject[];
-}
 
 const httpGet = async (address: string, port: number, host: string) => {
   const response = await request(`http://${address}:${port}/`, { headers: { host }, headersTimeout: 5000, bodyTimeout: 5000 });
@@ -87,7 +53,7 @@ describe('controller end to end on the local provider', function () {
     ctx = new SuiteContext(cluster.kubeConfig(), `controller-e2e-${suffix()}`, { gatewayClass: 'portcullis', ingressClass: 'portcullis', controllerName }, defaultTimeouts, '.');
     await ctx.createNamespace();
     ca = await createCertificateAuthority('Portcullis controller e2e CA');
-    await ctx.applyObjects(echo('echo'));
+    await ctx.applyObjects(echoWorkload('echo'));
   });
 
   after(async function () {
@@ -168,7 +134,7 @@ describe('controller end to end on the local provider', function () {
     const backend = await issueCertificate(ca, { commonName: 'secure.example.com', dnsNames: ['secure.example.com'] });
     await ctx.tlsSecret('secure-cert', backend.certPem, backend.keyPem);
     await ctx.applyObjects([
-      ...echo('secure', 'secure-cert'),
+      ...echoWorkload('secure', { tlsSecret: 'secure-cert' }),
       { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'secure-ca' }, data: { 'ca.crt': ca.certPem } },
       { apiVersion: `${group}/v1`, kind: 'Gateway', metadata: { name: 'reencrypt' }, spec: { listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } },
       { apiVersion: `${group}/v1`, kind: 'HTTPRoute', metadata: { name: 'to-secure' }, spec: { parentRefs: [{ name: 'reencrypt' }], rules: [{ backendRefs: [{ name: 'secure', port: 1030 }] }] } },

@@ -42,7 +42,8 @@ export interface BackendTlsIndex {
 
 const pemBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
-function caBundle(configMap: V1ConfigMap | undefined, label: string): { pem: string } | { problem: string } {
+/** A ConfigMap's `ca.crt` as a PEM bundle, or why it is not one (`label` is its `namespace/name`). */
+export function caBundle(configMap: V1ConfigMap | undefined, label: string): { pem: string } | { problem: string } {
   if (!configMap) return { problem: `caCertificateRef ConfigMap ${label} not found` };
   const text = configMap.data?.['ca.crt'];
   if (text === undefined) return { problem: `caCertificateRef ConfigMap ${label} has no key ca.crt` };

@@ -2,6 +2,7 @@
 // person needs when it is not (InvalidCertificateRef messages name the Secret).
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
+import type { TlsCertificate } from '../../ir/types.js';
 
 export interface ServingCertificate {
   /** `namespace/name` of the Secret, for logs and messages. */
@@ -57,4 +58,15 @@ export function checkTlsSecret(secret: V1Secret): CertificateCheck {
     .filter((entry) => entry.startsWith('DNS:'))
     .map((entry) => entry.slice(4).toLowerCase());
   return { ok: true, certificate: { source, certPem, keyPem, dnsNames, keyType, notAfter: new Date(leaf.validTo).toISOString() } };
+}
+
+/** The IR form of a checked Secret; `label` is its `namespace/name`. */
+export function tlsCertificateOf(certificate: ServingCertificate, label: string): TlsCertificate {
+  return {
+    id: label,
+    source: `Secret ${label}`,
+    keyType: certificate.keyType === 'ec' ? 'ECDSA' : 'RSA',
+    certificateChainPem: certificate.certPem,
+    privateKeyPem: certificate.keyPem,
+  };
 }

@@ -8,6 +8,7 @@ export const ConditionType = {
   ResolvedRefs: 'ResolvedRefs',
   Conflicted: 'Conflicted',
   SupportedVersion: 'SupportedVersion',
+  InsecureFrontendValidationMode: 'InsecureFrontendValidationMode',
 } as const;
 
 export const Reason = {
@@ -25,6 +26,9 @@ export const Reason = {
   AddressNotUsable: 'AddressNotUsable',
   ListenersNotValid: 'ListenersNotValid',
   UnsupportedAddress: 'UnsupportedAddress',
+  InvalidClientCertificateRef: 'InvalidClientCertificateRef',
+  ListenersNotResolved: 'ListenersNotResolved',
+  ConfigurationChanged: 'ConfigurationChanged',
   // Listener
   PortUnavailable: 'PortUnavailable',
   UnsupportedProtocol: 'UnsupportedProtocol',
@@ -34,6 +38,7 @@ export const Reason = {
   InvalidCertificateRef: 'InvalidCertificateRef',
   InvalidRouteKinds: 'InvalidRouteKinds',
   RefNotPermitted: 'RefNotPermitted',
+  InvalidCACertificateKind: 'InvalidCACertificateKind',
   // Route
   NotAllowedByListeners: 'NotAllowedByListeners',
   NoMatchingListenerHostname: 'NoMatchingListenerHostname',
@@ -42,7 +47,7 @@ export const Reason = {
   InvalidKind: 'InvalidKind',
   BackendNotFound: 'BackendNotFound',
   UnsupportedProtocolBackend: 'UnsupportedProtocol',
-  // Policy (BackendTLSPolicy)
+  // Policy (BackendTLSPolicy); the last two also Listener (client certificate validation)
   Conflicted: 'Conflicted',
   InvalidCACertificateRef: 'InvalidCACertificateRef',
   NoValidCACertificate: 'NoValidCACertificate',

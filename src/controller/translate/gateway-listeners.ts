@@ -1,10 +1,10 @@
 // Gateway listeners: which are valid, which conflict, which route kinds they take,
 // and which certificates they serve (Gateway API ListenerStatus semantics).
-import type { V1Secret } from '@kubernetes/client-node';
-import type { TlsCertificate } from '../../ir/types.js';
-import { gatewayGroup, type Gateway, type GatewayListener, type ReferenceGrant, type RouteGroupKind } from '../gatewayapi-types.js';
-import { checkTlsSecret } from './certificates.js';
+import type { ClientValidation, TlsCertificate } from '../../ir/types.js';
+import { gatewayGroup, type Gateway, type GatewayListener, type RouteGroupKind } from '../gatewayapi-types.js';
+import { checkTlsSecret, tlsCertificateOf } from './certificates.js';
 import { ConditionType, Reason, condition, type DesiredCondition } from './conditions.js';
+import { planFrontendValidation, type GatewayReferenceLookup } from './gateway-tls.js';
 import { referenceAllowed } from './references.js';
 
 export interface ListenerPlan {
@@ -14,6 +14,8 @@ export interface ListenerPlan {
   blockId: string;
   supportedKinds: RouteGroupKind[];
   certificates: TlsCertificate[];
+  /** Client certificate validation (Gateway spec.tls.frontend) for HTTPS listeners. */
+  clientValidation?: ClientValidation;
   /** Accepted and not conflicted: it is served and routes may attach. */
   usable: boolean;
   /** Usable and, when it terminates TLS, with at least one good certificate. */
@@ -43,12 +45,7 @@ function protocolsCompatible(a: string, b: string): boolean {
   return family(a) === family(b) && a !== 'TCP' && a !== 'UDP';
 }
 
-export interface CertificateLookup {
-  secret(namespace: string, name: string): V1Secret | undefined;
-  grants: ReferenceGrant[];
-}
-
-function resolveCertificates(gateway: Gateway, listener: GatewayListener, lookup: CertificateLookup): { certificates: TlsCertificate[]; problems: { reason: string; message: string }[] } {
+function resolveCertificates(gateway: Gateway, listener: GatewayListener, lookup: GatewayReferenceLookup): { certificates: TlsCertificate[]; problems: { reason: string; message: string }[] } {
   const certificates: TlsCertificate[] = [];
   const problems: { reason: string; message: string }[] = [];
   const gatewayNamespace = gateway.metadata.namespace!;
@@ -73,26 +70,20 @@ function resolveCertificates(gateway: Gateway, listener: GatewayListener, lookup
       problems.push({ reason: Reason.InvalidCertificateRef, message: check.message });
       continue;
     }
-    certificates.push({
-      id: label,
-      source: `Secret ${label}`,
-      keyType: check.certificate.keyType === 'ec' ? 'ECDSA' : 'RSA',
-      certificateChainPem: check.certificate.certPem,
-      privateKeyPem: check.certificate.keyPem,
-    });
+    certificates.push(tlsCertificateOf(check.certificate, label));
   }
   return { certificates, problems };
 }
 
 /** Plans every listener of one Gateway. */
-export function planListeners(gateway: Gateway, lookup: CertificateLookup): ListenerPlan[] {
+export function planListeners(gateway: Gateway, lookup: GatewayReferenceLookup): ListenerPlan[] {
   const listeners = gateway.spec.listeners ?? [];
   const plans = listeners.map((listener) => planListener(gateway, listener, lookup));
   markConflicts(plans);
   return plans;
 }
 
-function planListener(gateway: Gateway, listener: GatewayListener, lookup: CertificateLookup): ListenerPlan {
+function planListener(gateway: Gateway, listener: GatewayListener, lookup: GatewayReferenceLookup): ListenerPlan {
   const blockId = `gateway/${gateway.metadata.namespace}/${gateway.metadata.name}/${listener.name}`;
   const key = protocolKey(listener);
   const kinds = kindsByProtocol[key];
@@ -125,6 +116,23 @@ function planListener(gateway: Gateway, listener: GatewayListener, lookup: Certi
       refProblems.push({ reason: Reason.InvalidCertificateRef, message: 'a listener that terminates TLS needs tls.certificateRefs' });
     }
   }
+  const frontend = planFrontendValidation(gateway, listener, lookup);
+  refProblems.push(...frontend.problems);
+  const resolvedRefs = refProblems.length === 0
+    ? condition(ConditionType.ResolvedRefs, true, Reason.ResolvedRefs, 'All references resolved')
+    : condition(ConditionType.ResolvedRefs, false, refProblems[0]!.reason, refProblems.map((p) => p.message).join('; '));
+  if (frontend.noValidCaCertificate) {
+    // FrontendTLSValidation docs: with no valid CA the listener is not accepted. Serving it
+    // without client validation would let in the clients it was meant to keep out.
+    conditions.push(
+      condition(ConditionType.Accepted, false, Reason.NoValidCACertificate, frontend.noValidCaCertificate),
+      condition(ConditionType.Programmed, false, Reason.Invalid, 'Listener is not accepted: no valid CA certificate to verify clients with'),
+      resolvedRefs,
+      condition(ConditionType.Conflicted, false, Reason.NoConflicts, 'No conflicts'),
+    );
+    return plan;
+  }
+  plan.clientValidation = frontend.validation;
   plan.usable = true;
   plan.programmable = !terminates || plan.certificates.length > 0;
   conditions.push(
@@ -132,9 +140,7 @@ function planListener(gateway: Gateway, listener: GatewayListener, lookup: Certi
     plan.programmable
       ? condition(ConditionType.Programmed, true, Reason.Programmed, 'Listener is programmed')
       : condition(ConditionType.Programmed, false, Reason.Invalid, 'Listener has no usable certificate'),
-    refProblems.length === 0
-      ? condition(ConditionType.ResolvedRefs, true, Reason.ResolvedRefs, 'All references resolved')
-      : condition(ConditionType.ResolvedRefs, false, refProblems[0]!.reason, refProblems.map((p) => p.message).join('; ')),
+    resolvedRefs,
     condition(ConditionType.Conflicted, false, Reason.NoConflicts, 'No conflicts'),
   );
   return plan;

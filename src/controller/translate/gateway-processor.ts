@@ -2,11 +2,12 @@
 // written into the IR builder, with the status of every object it decides about.
 import type { V1Namespace } from '@kubernetes/client-node';
 import { hostnamesIntersect } from '../../ir/hostname.js';
-import type { ServerBlock } from '../../ir/types.js';
+import type { ServerBlock, TlsCertificate } from '../../ir/types.js';
 import { gatewayGroup, type Gateway, type GatewayStatusAddress, type ParentReference, type Route, type Snapshot } from '../gatewayapi-types.js';
 import type { BackendIndex } from './backends.js';
 import { ConditionType, Reason, condition, type DesiredCondition } from './conditions.js';
 import { planListeners, type ListenerPlan } from './gateway-listeners.js';
+import { insecureFallbackConfigured, resolveBackendClientCertificate, withBackendClientCertificate, type ReferenceProblem } from './gateway-tls.js';
 import { intersectHostnames } from './hostnames.js';
 import type { IrBuilder } from './ir-builder.js';
 import type { DesiredRouteParentStatus, DesiredStatuses } from './model.js';
@@ -36,6 +37,9 @@ interface GatewayPlan {
   published?: GatewayStatusAddress[];
   addressProblem?: { reason: string; message: string };
   listeners: ListenerPlan[];
+  /** spec.tls.backend.clientCertificateRef, resolved: presented to backends re-encrypted to. */
+  backendClientCertificate?: TlsCertificate;
+  backendClientCertificateProblem?: ReferenceProblem;
 }
 
 export function processGateways(snapshot: Snapshot, index: BackendIndex, builder: IrBuilder, statuses: DesiredStatuses, options: GatewayProcessorOptions): void {
@@ -49,16 +53,24 @@ export function processGateways(snapshot: Snapshot, index: BackendIndex, builder
     };
   }
   const secrets = new Map(snapshot.secrets.map((s) => [`${s.metadata?.namespace}/${s.metadata?.name}`, s]));
-  const lookup = { secret: (ns: string, name: string) => secrets.get(`${ns}/${name}`), grants: snapshot.referenceGrants };
+  const configMaps = new Map(snapshot.configMaps.map((c) => [`${c.metadata?.namespace}/${c.metadata?.name}`, c]));
+  const lookup = {
+    secret: (ns: string, name: string) => secrets.get(`${ns}/${name}`),
+    configMap: (ns: string, name: string) => configMaps.get(`${ns}/${name}`),
+    grants: snapshot.referenceGrants,
+  };
   const plans: GatewayPlan[] = [...snapshot.gateways]
     .filter((g) => classes.has(g.spec.gatewayClassName) && !g.metadata.deletionTimestamp)
     .sort(byAge)
     .map((gateway) => {
       const assignment = options.gatewayAddress(gateway);
+      const backendClient = resolveBackendClientCertificate(gateway, lookup);
       return {
         gateway,
         ...('address' in assignment ? { address: assignment.address, published: assignment.published } : { addressProblem: assignment }),
         listeners: planListeners(gateway, lookup),
+        backendClientCertificate: backendClient.certificate,
+        backendClientCertificateProblem: backendClient.problem,
       };
     });
 
@@ -79,7 +91,7 @@ function addBlocks(plan: GatewayPlan, builder: IrBuilder): void {
       protocol: spec.protocol as ServerBlock['protocol'],
       ...(spec.hostname ? { hostname: spec.hostname.toLowerCase() } : {}),
       ...(spec.protocol === 'HTTPS' || spec.protocol === 'TLS'
-        ? { tls: spec.tls?.mode === 'Passthrough' ? { mode: 'Passthrough' as const } : { mode: 'Terminate' as const, certificates: listener.certificates } }
+        ? { tls: spec.tls?.mode === 'Passthrough' ? { mode: 'Passthrough' as const } : { mode: 'Terminate' as const, certificates: listener.certificates, ...(listener.clientValidation ? { clientValidation: listener.clientValidation } : {}) } }
         : {}),
       sources: [`Gateway ${plan.gateway.metadata.namespace}/${plan.gateway.metadata.name} listener ${spec.name}`],
     };
@@ -134,7 +146,7 @@ function attachRoute(route: Route, gateways: Map<string, GatewayPlan>, namespace
         for (const { listener, hosts } of unclaimed) {
           if (route.kind === 'HTTPRoute' || route.kind === 'GRPCRoute') listener.claims[route.kind].push(hosts.hostnames);
           listener.attachedRoutes++;
-          if (plan.address && listener.programmable) emitRoute(route, converted, plan.address, listener, hosts.hostnames, builder);
+          if (plan.address && listener.programmable) emitRoute(route, converted, plan, listener, hosts.hostnames, builder);
         }
       }
     }
@@ -180,16 +192,17 @@ function convertRules(route: Route, index: BackendIndex, problems: RuleProblems)
   }
 }
 
-function emitRoute(route: Route, converted: ConvertedRules, address: string, listener: ListenerPlan, hostnames: string[], builder: IrBuilder): void {
+function emitRoute(route: Route, converted: ConvertedRules, plan: GatewayPlan, listener: ListenerPlan, hostnames: string[], builder: IrBuilder): void {
+  const address = plan.address!;
   const port = listener.spec.port;
   const serverBlock = listener.blockId;
   const source = routeSource(route.kind, route.metadata);
   switch (converted.kind) {
     case 'http':
-      builder.addHttpRoute(address, port, { source, serverBlock, hostnames, rules: converted.rules });
+      builder.addHttpRoute(address, port, { source, serverBlock, hostnames, rules: withBackendClientCertificate(converted.rules, plan.backendClientCertificate) });
       return;
     case 'grpc':
-      builder.addGrpcRoute(address, port, { source, serverBlock, hostnames, rules: converted.rules });
+      builder.addGrpcRoute(address, port, { source, serverBlock, hostnames, rules: withBackendClientCertificate(converted.rules, plan.backendClientCertificate) });
       return;
     case 'stream':
       if (listener.spec.tls?.mode === 'Passthrough') builder.addPassthroughRoute(address, port, { source, serverBlock, hostnames, backends: converted.backends });
@@ -217,6 +230,29 @@ function gatewayStatus(plan: GatewayPlan) {
   } else {
     conditions.push(condition(ConditionType.Programmed, true, Reason.Programmed, `served on ${addresses.map((a) => a.value).join(', ')}`));
   }
+  conditions.push(...gatewayTlsConditions(plan));
   return { addresses, conditions, listeners };
 }
 
+/**
+ * Conditions about spec.tls. ResolvedRefs (experimental in the API) is set on Gateways that
+ * have spec.tls, the only Gateway-level references we resolve: False for a bad
+ * backend.clientCertificateRef, else a summary of the listeners' ResolvedRefs.
+ */
+function gatewayTlsConditions(plan: GatewayPlan): DesiredCondition[] {
+  const tls = plan.gateway.spec.tls;
+  if (!tls) return [];
+  const conditions: DesiredCondition[] = [];
+  const unresolved = plan.listeners.filter((l) => l.conditions.some((c) => c.type === ConditionType.ResolvedRefs && c.status === 'False')).map((l) => l.spec.name);
+  if (plan.backendClientCertificateProblem) {
+    conditions.push(condition(ConditionType.ResolvedRefs, false, plan.backendClientCertificateProblem.reason, plan.backendClientCertificateProblem.message));
+  } else if (unresolved.length > 0) {
+    conditions.push(condition(ConditionType.ResolvedRefs, false, Reason.ListenersNotResolved, `listeners with unresolved references: ${unresolved.join(', ')}`));
+  } else {
+    conditions.push(condition(ConditionType.ResolvedRefs, true, Reason.ResolvedRefs, 'All references resolved'));
+  }
+  if (insecureFallbackConfigured(plan.gateway)) {
+    conditions.push(condition(ConditionType.InsecureFrontendValidationMode, true, Reason.ConfigurationChanged, 'client certificate validation mode AllowInsecureFallback lets clients without a valid certificate in; the backends must authorize them'));
+  }
+  return conditions;
+}
