@@ -13,6 +13,8 @@ export interface DataPlaneOptions {
   rounds: number;
   /** Case ids to run (all when empty). */
   only: readonly string[];
+  /** One unrecorded 1 s run per proxy before each case (JIT, pools, session caches). */
+  warmUp: boolean;
   log: (line: string) => void;
 }
 
@@ -83,8 +85,7 @@ export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: 
     }
     const candidates = proxies.filter((p) => !c.passthrough || p.passthrough);
     const samples = new Map<ProxyName, Sample[]>();
-    // Warm-up (not recorded): JIT, connection pools, session caches.
-    for (const proxy of candidates) await c.run(proxy, { ...load, seconds: 1 }, fixture);
+    if (options.warmUp) for (const proxy of candidates) await c.run(proxy, { ...load, seconds: 1 }, fixture);
     for (let round = 0; round < options.rounds; round++) {
       const order = candidates.map((_, i) => candidates[(i + round) % candidates.length]!);
       for (const proxy of order) {

@@ -55,16 +55,20 @@ served within 250 ms at p99 with 1,000 routes, a warm \`npm run conformance\` un
   and idle while another is measured.
 - **Backend**: ${input.backendKind === 'nginx' ? 'a separate nginx (one worker, pinned with the load) answering a 22-byte body on plain HTTP/1.1, and on its own TLS port (ECDSA) for passthrough, where `/bulk` is a 16 MiB file' : 'bench/backend.ts (node:http and node:https, pinned with the load)'}. The same backend for every proxy;
   the proxies keep connections to it alive (nginx \`keepalive 128\`, HAProxy \`http-reuse always\`, Portcullis an undici pool).
-- **Certificates**: one CA; RSA-2048 and ECDSA P-256 leaves for \`localhost\` (so wrk, h2load and s_time
-  send that SNI without /etc/hosts entries), each on its own port per proxy; the passthrough port routes
-  SNI \`localhost\` to the backend's TLS port (nginx \`ssl_preread\`, HAProxy \`req_ssl_sni\`, Portcullis a TLSRoute).
-- **Alternation**: per case, one unrecorded 1 s warm-up per proxy, then ${input.rounds} round(s) of ${input.seconds} s samples,
+- **Certificates**: one CA; RSA-2048 and ECDSA P-256 leaves for \`localhost\` (so wrk and h2load send
+  that SNI without /etc/hosts entries; s_time sends none), each key type on its own port per proxy; the
+  passthrough port routes SNI \`localhost\` to the backend's TLS port (nginx \`ssl_preread\`, HAProxy
+  \`req_ssl_sni\`, Portcullis a TLSRoute). New passthrough connections come from a Node client
+  (\`tls.connect\` with SNI, 8 at a time, GET / then close), because s_time cannot send SNI.
+- **Alternation**: per case, one unrecorded 1 s warm-up per proxy (not with --quick), then ${input.rounds} round(s) of ${input.seconds} s samples,
   the proxy order rotating each round (A B C, B C A, C A B); the table shows medians.
 - **Per proxy CPU-second**: utime+stime of the proxy's process tree (nginx master and worker) read from
   \`/proc/<pid>/stat\` before and after each sample; the count divided by that CPU time. This is the fairest
   figure when the load generator, not the proxy, limits the rate.
 - **Handshakes**: \`openssl s_time\`, 4 clients at once, TLS 1.3 (the default); \`-new\` full handshakes,
-  \`-reuse\` resumed ones. Whether a connection resumed is read from s_time's own per-connection mark
+  \`-reuse\` resumed ones; each connection also fetches \`/\` through the proxy (with a Host header
+  smuggled into \`-www\`: s_time sends none, and a backend answers that with 400 and a closed
+  connection, which would charge an upstream reconnect to some proxies and not others). Whether a connection resumed is read from s_time's own per-connection mark
   (OpenSSL's \`SSL_session_reused\`), and the share is in the notes column: a "resumed" figure with a low
   share is really a full-handshake figure.
 

@@ -24,7 +24,7 @@ const USAGE = `Usage: npm run bench -- [flags]
                    'data' (all of them), 'control', 'conformance'. Default: everything.
   --seconds N      length of each load sample (default 5)
   --rounds N       alternating rounds per case; the median is kept (default 3)
-  --quick          1-second samples, 1 round, control plane with 10 and 100 routes, no conformance run
+  --quick          1-second samples, 1 round, no warm-up, control plane with 10 and 100 routes, no conformance run
   --routes LIST    route counts programmed before the control-plane probes (default 10,100,1000)
   --out FILE       where to write the results (default bench/RESULTS.md)
   --json FILE      also write the rows as JSON
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
       proxyNames.push(...proxies.map((p) => p.name));
       for (const proxy of proxies) configs.push({ name: proxy.name, command: proxy.command, text: proxy.configText });
       log(`data plane: ${proxies.map((p) => p.name).join(', ')}; ${seconds} s samples, ${rounds} round(s); ${cores.note}; backend ${fixture.backend.kind}`);
-      dataPlane = await runDataPlane(proxies, fixture, { seconds, rounds, only: dataOnly, log });
+      dataPlane = await runDataPlane(proxies, fixture, { seconds, rounds, only: dataOnly, warmUp: !quick, log });
       rows.push(...dataPlane.rows);
       skipped.push(...dataPlane.skipped);
     } finally {

@@ -78,7 +78,8 @@ export function parseSTime(output: string): Omit<LoadResult, 'command'> {
   const match = real ?? user;
   if (!match) throw new Error(`openssl s_time printed no summary:\n${output}`);
   // s_time prints one mark per connection ('r' resumed, '*' full) before its summary line.
-  const progress = output.replace(/Collecting connection statistics for \d+ seconds/g, '').split(/\d+ connections in/)[0] ?? '';
+  // Words such as "reuse" in its banners are dropped: only runs of marks count.
+  const progress = (output.split(/\d+ connections in/)[0] ?? '').replace(/[A-Za-z]*[A-Za-qs-z][A-Za-z]*/g, '');
   return { count: Number(match[1]), seconds: Number(match[2]), resumed: (progress.match(/r/g) ?? []).length, errors: 0 };
 }
 
@@ -105,12 +106,20 @@ export async function h2load(url: string, connections: number, streams: number, 
 }
 
 /**
+ * s_time's `-www PAGE` sends `GET PAGE HTTP/1.0` and no Host header, which a backend
+ * answers with 400 and a closed connection (so the proxy would reconnect upstream every
+ * time). Smuggle one in: the request becomes `GET / HTTP/1.0`, `Host: localhost`,
+ * `X-Pad: HTTP/1.0`.
+ */
+const S_TIME_PAGE = '/ HTTP/1.0\r\nHost: localhost\r\nX-Pad:';
+
+/**
  * `parallel` s_time clients at once; their counts are summed. Each connection also fetches
- * `/` (`-www /`): the client must read to receive TLS 1.3 session tickets, without which
+ * `/` (`-www`): the client must read to receive TLS 1.3 session tickets, without which
  * `-reuse` silently measures full handshakes.
  */
 export async function sTime(hostPort: string, mode: 'new' | 'reuse', parallel: number, options: LoadOptions): Promise<LoadResult> {
-  const args = ['s_time', '-connect', hostPort, `-${mode}`, '-time', String(options.seconds), '-www', '/'];
+  const args = ['s_time', '-connect', hostPort, `-${mode}`, '-time', String(options.seconds), '-www', S_TIME_PAGE];
   const [command, full] = pinned(options.cores.rest, 'openssl', args, options.tools.taskset);
   const results = await Promise.all(Array.from({ length: parallel }, () => run(command, full, (options.seconds + 30) * 1000)));
   const parsed = results.map((result) => {
@@ -122,7 +131,7 @@ export async function sTime(hostPort: string, mode: 'new' | 'reuse', parallel: n
     seconds: Math.max(...parsed.map((p) => p.seconds)),
     resumed: parsed.reduce((sum, p) => sum + (p.resumed ?? 0), 0),
     errors: 0,
-    command: `${parallel} × openssl ${args.join(' ')}`,
+    command: `${parallel} × openssl ${args.join(' ').replace(S_TIME_PAGE, "$'/ HTTP/1.0\\r\\nHost: localhost\\r\\nX-Pad:'")}`,
   };
 }
 

@@ -167,16 +167,17 @@ export function putConfig(adminPort: number, config: unknown): Promise<{ status:
 export const PROXY_MAIN = fileURLToPath(new URL('../../src/proxy/main.js', import.meta.url));
 
 /** Starts `node dist/src/proxy/main.js` on the proxy core; resolves with its admin port. */
-export async function startPortcullisProcess(cores: CorePlan, tools: Tools, options: { workers?: number; nodeArgs?: string[]; cwd?: string } = {}): Promise<{ server: Server; adminPort: number; args: string[] }> {
-  const args = [...(options.nodeArgs ?? []), PROXY_MAIN, '--admin', '127.0.0.1:0', '--workers', String(options.workers ?? 1)];
+export async function startPortcullisProcess(cores: CorePlan, tools: Tools, options: { workers?: number; nodeArgs?: string[]; cwd?: string; main?: string } = {}): Promise<{ server: Server; adminPort: number; args: string[] }> {
+  const args = [...(options.nodeArgs ?? []), options.main ?? PROXY_MAIN, '--admin', '127.0.0.1:0', '--workers', String(options.workers ?? 1)];
   const server = startServer('Portcullis', ...pinned(cores.proxy, process.execPath, args, tools.taskset), options.cwd ? { cwd: options.cwd } : {});
   const match = await waitForOutput(server, /"adminPort":(\d+)/);
   return { server, adminPort: Number(match[1]), args };
 }
 
-export async function startPortcullis(fixture: Fixture, nodeArgs: string[] = []): Promise<ProxyUnderTest> {
+/** `main`: another build's dist/src/proxy/main.js, to compare two versions in one run. */
+export async function startPortcullis(fixture: Fixture, nodeArgs: string[] = [], main?: string): Promise<ProxyUnderTest> {
   const ports = await threePorts();
-  const { server, adminPort, args } = await startPortcullisProcess(fixture.cores, fixture.tools, { nodeArgs, cwd: fixture.dir });
+  const { server, adminPort, args } = await startPortcullisProcess(fixture.cores, fixture.tools, { nodeArgs, cwd: fixture.dir, ...(main ? { main } : {}) });
   const answer = await putConfig(adminPort, portcullisConfig(fixture, ports));
   if (answer.status !== 200) {
     await server.stop();
