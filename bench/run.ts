@@ -106,6 +106,9 @@ async function main(): Promise<void> {
       dataPlane = await runDataPlane(proxies, fixture, { seconds, rounds, only: dataOnly, warmUp: !quick, log });
       rows.push(...dataPlane.rows);
       skipped.push(...dataPlane.skipped);
+    } catch (error) {
+      log(`data plane failed: ${(error as Error).stack ?? String(error)}`);
+      skipped.push(`1–4. data plane: failed (${(error as Error).message})`);
     } finally {
       for (const proxy of proxies) await proxy.stop();
       await fixture.backend.server.stop();
@@ -113,15 +116,25 @@ async function main(): Promise<void> {
     }
   }
 
+  // A section that fails is reported, and the others still are.
   if (wants('control')) {
-    controlPlane = await runControlPlane({ routeCounts, probes: quick ? 5 : 20, log });
-    rows.push(...controlPlane.rows);
-    skipped.push(...controlPlane.skipped);
+    try {
+      controlPlane = await runControlPlane({ routeCounts, probes: quick ? 5 : 20, log });
+      rows.push(...controlPlane.rows);
+      skipped.push(...controlPlane.skipped);
+    } catch (error) {
+      log(`control plane failed: ${(error as Error).stack ?? String(error)}`);
+      skipped.push(`5. control plane: failed (${(error as Error).message})`);
+    }
   }
 
   if (wants('conformance')) {
-    harness = await runConformanceTiming({ log });
-    rows.push(...harness.rows);
+    try {
+      harness = await runConformanceTiming({ log });
+      rows.push(...harness.rows);
+    } catch (error) {
+      skipped.push(`6. conformance timing: failed (${(error as Error).message})`);
+    }
   }
 
   const table = textTable(rows);
