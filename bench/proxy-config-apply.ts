@@ -48,13 +48,13 @@ function configOf(version: string, port: number, certificates: readonly KeyMater
   });
 }
 
-/** Starts a proxy (one worker), applies the configuration twice, reads its RSS, stops it. */
-export async function measureProxyConfigApply(blocks: number, distinctCertificates: boolean): Promise<ConfigApplyTiming> {
+/** Starts a proxy (one worker), applies the configuration twice, reads its RSS, stops it. `nodeArgs`: e.g. --cpu-prof. */
+export async function measureProxyConfigApply(blocks: number, distinctCertificates: boolean, nodeArgs: string[] = []): Promise<ConfigApplyTiming> {
   const ca = await createCertificateAuthority('bench CA');
   const count = distinctCertificates ? blocks : 1;
   const certificates = await Promise.all(Array.from({ length: count }, (_, i) => issueCertificate(ca, { commonName: `host-${i}.example.com`, dnsNames: [`host-${i}.example.com`], algorithm: 'ecdsa-p256' })));
   const tools = await detectTools();
-  const { server, adminPort } = await startPortcullisProcess({ ...corePlan(), proxy: corePlan().rest }, tools);
+  const { server, adminPort } = await startPortcullisProcess({ ...corePlan(), proxy: corePlan().rest }, tools, { nodeArgs });
   try {
     const port = await freePort();
     const timed = async (body: string) => {
@@ -69,6 +69,11 @@ export async function measureProxyConfigApply(blocks: number, distinctCertificat
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     return { blocks, certificates: count, bodyBytes: first.length, firstMs, cachedMs, rssBytes: rssBytes(server.child.pid!) };
   } finally {
+    if (nodeArgs.length > 0) {
+      // SIGTERM first: the proxy exits on its own and writes its profile.
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
     await server.stop();
   }
 }
