@@ -126,7 +126,7 @@ export async function versions(tools: Tools): Promise<Record<string, string>> {
   return found;
 }
 
-/** The 1-, 5- and 15-minute load averages and the busiest processes, to say how shared the machine was. */
+/** The 1-, 5- and 15-minute load averages, to say how shared the machine was. */
 export function machineLoad(): string {
   const [one, five, fifteen] = os.loadavg().map((value) => value.toFixed(2));
   return `load average ${one}, ${five}, ${fifteen} on ${os.availableParallelism()} cores`;
