@@ -10,7 +10,6 @@
 // Variants alternate A/B/A/B and the medians are reported, with requests per second and
 // per server CPU-second (utime+stime from /proc/<pid>/stat), as BENCH-NOTES.md advises.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -19,6 +18,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { createCertificateAuthority, issueCertificate } from '../src/lib/certs.js';
+import { putConfig } from './lib/peers.js';
+import { cpuSecondsOf, median } from './lib/system.js';
+
+const cpuSeconds = (pid: number): number => cpuSecondsOf([pid]);
 
 const self = fileURLToPath(import.meta.url);
 const BODY = 'Running on Pod bench.\n';
@@ -61,12 +64,6 @@ function serveBackend(): void {
 // ---------------------------------------------------------------------------------
 // Parent: load and measure
 
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
-  return ticks / 100;
-}
-
 function startChild(args: string[], cpu: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn('taskset', ['-c', cpu, process.execPath, self, ...args], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, ...env } });
   return new Promise((resolve, reject) => {
@@ -98,22 +95,6 @@ async function load(origin: string, servername: string | undefined, ca: string |
   const cpu = cpuSeconds(serverPid) - cpuBefore;
   await pool.close();
   return { rps: done / elapsed, perCpuSecond: done / Math.max(cpu, 0.001) };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-async function putConfig(adminPort: number, body: unknown): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: adminPort, method: 'PUT', path: '/config' }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`PUT /config: ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-    req.end(JSON.stringify(body));
-  });
 }
 
 async function main(): Promise<void> {
@@ -164,7 +145,7 @@ async function main(): Promise<void> {
       });
     });
     const proxyPort = 20_000 + Math.floor(Math.random() * 20_000);
-    await putConfig(adminPort, {
+    const answer = await putConfig(adminPort, {
       version: 'bench',
       listeners: [
         {
@@ -175,6 +156,7 @@ async function main(): Promise<void> {
         },
       ],
     });
+    if (answer.status !== 200) throw new Error(`PUT /config: ${answer.status} ${answer.body}`);
     record('proxy', await load(`https://127.0.0.1:${proxyPort}`, 'bench.example.com', ca.certPem, seconds, connections, proxy.pid!));
     proxy.kill('SIGKILL');
   }

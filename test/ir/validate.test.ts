@@ -250,6 +250,20 @@ describe('IR validateConfig', function () {
     });
   }
 
+  it('parsed certificates and keys are reused across validations, problems are not: a bad key is reported every time, a cached key against another certificate still mismatches', function () {
+    const codes = (config: ProxyConfig): string[] => {
+      const result = validateConfig(config);
+      return result.ok ? [] : result.problems.map((p) => p.code);
+    };
+    const bad = validConfig(pki);
+    poke(demoTls(bad).certificates[0]!, 'privateKeyPem', '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n');
+    for (let pass = 0; pass < 2; pass++) expect(codes(structuredClone(bad)), `pass ${pass}`).to.deep.equal(['INVALID_PRIVATE_KEY']);
+    expect(validateConfig(validConfig(pki)).ok).to.equal(true); // both keys and chains now cached
+    const swapped = validConfig(pki);
+    poke(demoTls(swapped).certificates[0]!, 'privateKeyPem', pki.ecdsa.keyPem);
+    expect(codes(swapped)).to.include('KEY_CERTIFICATE_MISMATCH');
+  });
+
   it('every problem code has a row (or a dedicated test)', function () {
     const covered = new Set<string>([...rows.map((r) => r.code), 'UNREADABLE_INPUT', 'TOO_MANY_PROBLEMS']);
     expect(Object.values(IrProblemCode).filter((code) => !covered.has(code))).to.deep.equal([]);

@@ -1,0 +1,123 @@
+// Measurements 1–4 (issue 7): TLS termination keep-alive, new and resumed handshakes,
+// HTTP/2, and passthrough — Portcullis against nginx and HAProxy in the same run. Each
+// case runs every proxy once per round, the order rotating between rounds (A B C, B C A,
+// C A B), and keeps the median; every sample is also divided by the proxy's CPU time
+// (utime+stime of its process tree from /proc/<pid>/stat) over that sample.
+import { cpuSecondsOf, median } from './lib/system.js';
+import { h2load, nodeKeepAlive, nodeTlsConnections, sTime, wrk, type LoadOptions, type LoadResult } from './lib/load.js';
+import { BULK_BYTES, SNI, type Fixture, type ProxyName, type ProxyUnderTest } from './lib/peers.js';
+import type { Row } from './report.js';
+
+export interface DataPlaneOptions {
+  seconds: number;
+  rounds: number;
+  /** Case ids to run (all when empty). */
+  only: readonly string[];
+  /** One unrecorded 1 s run per proxy before each case (JIT, pools, session caches). */
+  warmUp: boolean;
+  log: (line: string) => void;
+}
+
+interface Case {
+  id: string;
+  title: string;
+  /** Which figure the count is: requests, handshakes, bytes. */
+  unit: 'req' | 'handshakes' | 'MB' | 'connections';
+  latency: boolean;
+  passthrough?: boolean;
+  /** For s_time -reuse: the share of connections that resumed must be reported. */
+  resumption?: boolean;
+  run(proxy: ProxyUnderTest, load: LoadOptions, fixture: Fixture): Promise<LoadResult>;
+}
+
+const KEEP_ALIVE_CONNECTIONS = 50;
+const HANDSHAKE_CLIENTS = 4;
+
+function keepAlive(port: number, fixture: Fixture, load: LoadOptions, path = '/', connections = KEEP_ALIVE_CONNECTIONS): Promise<LoadResult> {
+  const url = `https://${SNI}:${port}${path}`;
+  return fixture.tools.wrk ? wrk(url, connections, load) : nodeKeepAlive(url, connections, fixture.ca.certPem, load);
+}
+
+export const CASES: readonly Case[] = [
+  { id: 'keepalive-rsa', title: '1. HTTPS keep-alive, RSA-2048', unit: 'req', latency: true, run: (p, load, f) => keepAlive(p.ports.rsa, f, load) },
+  { id: 'keepalive-ecdsa', title: '1. HTTPS keep-alive, ECDSA P-256', unit: 'req', latency: true, run: (p, load, f) => keepAlive(p.ports.ecdsa, f, load) },
+  { id: 'handshake-full-rsa', title: '2. full handshakes, RSA-2048', unit: 'handshakes', latency: false, run: (p, load) => sTime(`${SNI}:${p.ports.rsa}`, 'new', HANDSHAKE_CLIENTS, load) },
+  { id: 'handshake-full-ecdsa', title: '2. full handshakes, ECDSA P-256', unit: 'handshakes', latency: false, run: (p, load) => sTime(`${SNI}:${p.ports.ecdsa}`, 'new', HANDSHAKE_CLIENTS, load) },
+  { id: 'handshake-resumed-rsa', title: '2. resumed handshakes, RSA-2048', unit: 'handshakes', latency: false, resumption: true, run: (p, load) => sTime(`${SNI}:${p.ports.rsa}`, 'reuse', HANDSHAKE_CLIENTS, load) },
+  { id: 'handshake-resumed-ecdsa', title: '2. resumed handshakes, ECDSA P-256', unit: 'handshakes', latency: false, resumption: true, run: (p, load) => sTime(`${SNI}:${p.ports.ecdsa}`, 'reuse', HANDSHAKE_CLIENTS, load) },
+  { id: 'h2', title: '3. HTTP/2, 10 connections × 10 streams, ECDSA', unit: 'req', latency: false, run: (p, load) => h2load(`https://${SNI}:${p.ports.ecdsa}/`, 10, 10, load) },
+  { id: 'passthrough-keepalive', title: '4. passthrough keep-alive requests', unit: 'req', latency: true, passthrough: true, run: (p, load, f) => keepAlive(p.ports.passthrough, f, load) },
+  { id: 'passthrough-connections', title: '4. passthrough new TLS connections', unit: 'connections', latency: false, passthrough: true, run: (p, load, f) => nodeTlsConnections('127.0.0.1', p.ports.passthrough, SNI, f.ca.certPem, 8, load) },
+  { id: 'passthrough-bulk', title: `4. passthrough bulk download (${BULK_BYTES / 2 ** 20} MiB responses, 4 connections)`, unit: 'MB', latency: false, passthrough: true, run: (p, load, f) => keepAlive(p.ports.passthrough, f, load, '/bulk', 4) },
+];
+
+/** Whether a case can run with the tools present. */
+function runnable(c: Case, fixture: Fixture): boolean {
+  if (c.id.startsWith('handshake')) return fixture.tools.openssl;
+  if (c.id === 'h2') return fixture.tools.h2load;
+  return true;
+}
+
+interface Sample {
+  perSecond: number;
+  perCpuSecond: number;
+  p99Ms?: number;
+  resumedShare?: number;
+  errors: number;
+}
+
+export interface DataPlaneResult {
+  rows: Row[];
+  commands: Map<string, string>;
+  skipped: string[];
+}
+
+export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: Fixture, options: DataPlaneOptions): Promise<DataPlaneResult> {
+  const load: LoadOptions = { cores: fixture.cores, tools: fixture.tools, seconds: options.seconds };
+  const rows: Row[] = [];
+  const commands = new Map<string, string>();
+  const skipped: string[] = [];
+  for (const c of CASES) {
+    if (options.only.length > 0 && !options.only.some((id) => c.id.startsWith(id))) continue;
+    if (!runnable(c, fixture)) {
+      skipped.push(`${c.title}: its load tool is not installed`);
+      continue;
+    }
+    const candidates = proxies.filter((p) => !c.passthrough || p.passthrough);
+    const samples = new Map<ProxyName, Sample[]>();
+    if (options.warmUp) for (const proxy of candidates) await c.run(proxy, { ...load, seconds: 1 }, fixture);
+    for (let round = 0; round < options.rounds; round++) {
+      const order = candidates.map((_, i) => candidates[(i + round) % candidates.length]!);
+      for (const proxy of order) {
+        const pids = proxy.pids();
+        const cpuBefore = cpuSecondsOf(pids);
+        const result = await c.run(proxy, load, fixture);
+        const cpu = cpuSecondsOf(pids) - cpuBefore;
+        const amount = c.unit === 'MB' ? (result.bytes ?? 0) / 1e6 : result.count;
+        const sample: Sample = {
+          perSecond: amount / result.seconds,
+          perCpuSecond: amount / Math.max(cpu, 0.01),
+          p99Ms: result.p99Ms,
+          resumedShare: c.resumption ? (result.resumed ?? 0) / Math.max(1, result.count) : undefined,
+          errors: result.errors,
+        };
+        commands.set(c.id, result.command.replace(/:\d+(\/|$| )/, ':PORT$1'));
+        options.log(`${c.id} round ${round + 1} ${proxy.name}: ${sample.perSecond.toFixed(0)}/s, ${sample.perCpuSecond.toFixed(0)} per proxy CPU-s (cpu ${cpu.toFixed(2)} s)${sample.p99Ms !== undefined ? `, p99 ${sample.p99Ms.toFixed(2)} ms` : ''}${sample.resumedShare !== undefined ? `, resumed ${(sample.resumedShare * 100).toFixed(0)}%` : ''}${sample.errors ? `, ${sample.errors} errors` : ''}`);
+        samples.set(proxy.name, [...(samples.get(proxy.name) ?? []), sample]);
+      }
+    }
+    const figure = (pick: (s: Sample) => number | undefined): Partial<Record<ProxyName, number>> =>
+      Object.fromEntries([...samples].map(([name, list]) => [name, median(list.map(pick).filter((v): v is number => v !== undefined))]));
+    const errors = [...samples].flatMap(([name, list]) => (list.some((s) => s.errors > 0) ? [`${name} ${list.reduce((sum, s) => sum + s.errors, 0)} errors`] : []));
+    const unit = c.unit === 'MB' ? 'MB' : c.unit;
+    const notes: string[] = [...errors];
+    if (c.resumption) {
+      const shares = figure((s) => s.resumedShare);
+      notes.push(`resumed: ${Object.entries(shares).map(([name, share]) => `${name} ${(share! * 100).toFixed(0)}%`).join(', ')}`);
+    }
+    rows.push({ id: `${c.id}/rate`, measurement: `${c.title}: ${unit}/s`, unit: `${unit}/s`, better: 'higher', values: figure((s) => s.perSecond), note: notes.join('; ') || undefined });
+    rows.push({ id: `${c.id}/cpu`, measurement: `${c.title}: ${unit} per proxy CPU-second`, unit: `${unit}/CPU-s`, better: 'higher', values: figure((s) => s.perCpuSecond) });
+    if (c.latency) rows.push({ id: `${c.id}/p99`, measurement: `${c.title}: p99 latency`, unit: 'ms', better: 'lower', values: figure((s) => s.p99Ms) });
+  }
+  return { rows, commands, skipped };
+}

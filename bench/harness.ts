@@ -1,0 +1,46 @@
+// Measurement 6 (issue 7): wall time of the whole `npm run conformance` on the local
+// provider, as a user runs it (incremental tsc, then every suite), in a temporary
+// PORTCULLIS_HOME so it starts its own cluster. Warm: the control-plane binaries are
+// already in the cache (~/.cache/portcullis); cold (--cold) points PORTCULLIS_CACHE_DIR
+// at an empty directory, so kube-apiserver and friends are built from source first.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../src/lib/paths.js';
+import type { Row } from './report.js';
+
+export interface HarnessResult {
+  rows: Row[];
+  command: string;
+  outcome: string;
+}
+
+export async function runConformanceTiming(options: { cold?: boolean; log: (line: string) => void }): Promise<HarnessResult> {
+  const home = mkdtempSync(join(tmpdir(), 'portcullis-bench-conformance-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, PORTCULLIS_HOME: home };
+  if (options.cold) env.PORTCULLIS_CACHE_DIR = join(home, 'empty-cache');
+  const args = ['run', 'conformance', '--', '--report-output', join(home, 'report.yaml'), '--junit-output', join(home, 'junit.xml')];
+  const label = options.cold ? 'cold' : 'warm';
+  options.log(`conformance (${label}): npm ${args.join(' ')}`);
+  const started = performance.now();
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn('npm', args, { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    const keep = (chunk: Buffer) => (text = (text + chunk.toString()).slice(-20_000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    child.on('error', reject);
+    child.on('close', (exit) => resolve({ code: exit, output: text }));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  rmSync(home, { recursive: true, force: true });
+  const summary = /conformance: (\d+) passed, (\d+) failed, (\d+) skipped/.exec(output);
+  const outcome = summary ? `${summary[1]} passed, ${summary[2]} failed, ${summary[3]} skipped (exit ${code})` : `exit ${code}: ${output.slice(-400)}`;
+  options.log(`conformance (${label}): ${seconds.toFixed(0)} s, ${outcome}`);
+  return {
+    rows: [{ id: `conformance-${label}`, measurement: `6. \`npm run conformance\` wall time, ${label} (${outcome})`, unit: 's', better: 'lower', values: { Portcullis: seconds } }],
+    command: `PORTCULLIS_HOME=$(mktemp -d)${options.cold ? ' PORTCULLIS_CACHE_DIR=$(mktemp -d)' : ''} npm ${args.slice(0, 2).join(' ')}`,
+    outcome,
+  };
+}

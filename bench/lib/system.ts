@@ -1,0 +1,231 @@
+// What every benchmark needs from the machine: CPU time of a process tree (from
+// /proc/<pid>/stat), core pinning, spawning long-running servers, tool detection,
+// versions, and small statistics.
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { commandExists, runCommand } from '../../src/lib/process.js';
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  ticks: number;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may hold spaces: fields start after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is stat field 3 (state): ppid is field 4, utime 14, stime 15.
+    return { pid, ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid and all its descendants alive now. */
+export function processTree(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = readStat(Number(entry));
+    if (!stat) continue;
+    const list = children.get(stat.ppid) ?? [];
+    list.push(stat.pid);
+    children.set(stat.ppid, list);
+  }
+  const tree: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    tree.push(next);
+    queue.push(...(children.get(next) ?? []));
+  }
+  return tree;
+}
+
+/** utime+stime in seconds of these processes (those still alive). */
+export function cpuSecondsOf(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) ticks += readStat(pid)?.ticks ?? 0;
+  return ticks / CLOCK_TICKS;
+}
+
+/** Resident set size in bytes, from /proc/<pid>/status (VmRSS). */
+export function rssBytes(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+/** Which cores the proxy and the rest (load, backend) get. On one core, both share it. */
+export interface CorePlan {
+  proxy: string;
+  rest: string;
+  note: string;
+}
+
+export function corePlan(): CorePlan {
+  const cores = os.availableParallelism();
+  if (cores >= 2) {
+    return { proxy: '0', rest: cores === 2 ? '1' : `1-${cores - 1}`, note: `proxy under test pinned to CPU 0 (taskset -c 0); load generator and backend pinned to CPU ${cores === 2 ? '1' : `1-${cores - 1}`}` };
+  }
+  return { proxy: '0', rest: '0', note: 'one core: proxy, load and backend share CPU 0' };
+}
+
+/** `taskset -c cpus command args…`, or the bare command where taskset is missing. */
+export function pinned(cpus: string, command: string, args: string[], hasTaskset: boolean): [string, string[]] {
+  return hasTaskset ? ['taskset', ['-c', cpus, command, ...args]] : [command, args];
+}
+
+export interface Tools {
+  taskset: boolean;
+  nginx: boolean;
+  nginxStream: boolean;
+  haproxy: boolean;
+  wrk: boolean;
+  h2load: boolean;
+  openssl: boolean;
+}
+
+const NGINX_STREAM_MODULE = '/usr/lib/nginx/modules/ngx_stream_module.so';
+
+export async function detectTools(): Promise<Tools> {
+  const [taskset, nginx, haproxy, wrk, h2load, openssl] = await Promise.all(['taskset', 'nginx', 'haproxy', 'wrk', 'h2load', 'openssl'].map((tool) => commandExists(tool)));
+  let nginxStream = false;
+  try {
+    readFileSync(NGINX_STREAM_MODULE, { flag: 'r' });
+    nginxStream = true;
+  } catch {
+    nginxStream = false;
+  }
+  return { taskset: taskset!, nginx: nginx!, nginxStream: nginx! && nginxStream, haproxy: haproxy!, wrk: wrk!, h2load: h2load!, openssl: openssl! };
+}
+
+export { NGINX_STREAM_MODULE };
+
+/** One line per component: OS, CPU, Node, OpenSSL and each tool's version. */
+export async function versions(tools: Tools): Promise<Record<string, string>> {
+  const firstLine = async (command: string, args: string[]): Promise<string> => {
+    const result = await runCommand(command, args).catch(() => undefined);
+    if (!result) return 'absent';
+    return `${result.stdout}${result.stderr}`.split('\n').find((line) => line.trim() !== '')?.trim() ?? 'unknown';
+  };
+  const cpu = os.cpus()[0]?.model ?? 'unknown';
+  const found: Record<string, string> = {
+    machine: `${os.availableParallelism()} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`,
+    node: `${process.version} (OpenSSL ${process.versions.openssl})`,
+  };
+  if (tools.openssl) found.openssl = await firstLine('openssl', ['version']);
+  if (tools.nginx) found.nginx = await firstLine('nginx', ['-v']);
+  if (tools.haproxy) found.haproxy = await firstLine('haproxy', ['-v']);
+  if (tools.wrk) found.wrk = await firstLine('wrk', ['--version']);
+  if (tools.h2load) found.h2load = await firstLine('h2load', ['--version']);
+  return found;
+}
+
+/** The 1-, 5- and 15-minute load averages, to say how shared the machine was. */
+export function machineLoad(): string {
+  const [one, five, fifteen] = os.loadavg().map((value) => value.toFixed(2));
+  return `load average ${one}, ${five}, ${fifteen} on ${os.availableParallelism()} cores`;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+}
+
+/** A long-running server: started, then killed with its whole process group at the end. */
+export interface Server {
+  name: string;
+  child: ChildProcess;
+  /** Output so far, for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function startServer(name: string, command: string, args: string[], options: SpawnOptions = {}): Server {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...options });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-8_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return {
+    name,
+    child,
+    output: () => output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      }),
+  };
+}
+
+/** Resolves once `text` appears in the server's output, rejects if it exits first or after `timeoutMs`. */
+export function waitForOutput(server: Server, pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    const check = (): boolean => {
+      const match = pattern.exec(server.output());
+      if (match) {
+        cleanup();
+        resolve(match);
+        return true;
+      }
+      return false;
+    };
+    const onExit = (code: number | null) => {
+      cleanup();
+      reject(new Error(`${server.name} exited (${code}) before it was ready:\n${server.output()}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`${server.name} was not ready within ${timeoutMs} ms:\n${server.output()}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      server.child.stdout?.off('data', check);
+      server.child.stderr?.off('data', check);
+      server.child.off('exit', onExit);
+    };
+    server.child.stdout?.on('data', check);
+    server.child.stderr?.on('data', check);
+    server.child.once('exit', onExit);
+    check();
+  });
+}
+
+/** Resolves once a TCP connect to the port succeeds. */
+export async function waitForPort(port: number, timeoutMs = 20_000, host = '127.0.0.1'): Promise<void> {
+  const net = await import('node:net');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host, port }, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,50 @@
+// The bench's output: one table (measurement, Portcullis, nginx, HAProxy, ratio vs the
+// best peer) printed and written into bench/RESULTS.md with how it was measured.
+import type { ProxyName } from './lib/peers.js';
+
+export interface Row {
+  id: string;
+  measurement: string;
+  unit: string;
+  better: 'higher' | 'lower';
+  values: Partial<Record<ProxyName, number>>;
+  note?: string | undefined;
+}
+
+const COLUMNS: readonly ProxyName[] = ['Portcullis', 'nginx', 'HAProxy'];
+
+/** Portcullis / best peer; for lower-is-better figures the best peer is the lowest, and the ratio is still ours / theirs. */
+export function ratioOf(row: Row): { ratio: number; peer: ProxyName } | undefined {
+  const ours = row.values.Portcullis;
+  const peers = (['nginx', 'HAProxy'] as const).flatMap((name) => (row.values[name] !== undefined && Number.isFinite(row.values[name]) ? [{ name, value: row.values[name]! }] : []));
+  if (ours === undefined || !Number.isFinite(ours) || peers.length === 0) return undefined;
+  const best = peers.reduce((a, b) => ((row.better === 'higher' ? b.value > a.value : b.value < a.value) ? b : a));
+  return { ratio: ours / best.value, peer: best.name };
+}
+
+export function formatNumber(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '—';
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+function ratioText(row: Row): string {
+  const ratio = ratioOf(row);
+  if (!ratio) return '—';
+  return `${ratio.ratio.toFixed(2)}× ${ratio.peer}${row.better === 'lower' ? ' (lower is better)' : ''}`;
+}
+
+export function markdownTable(rows: readonly Row[]): string {
+  const lines = ['| measurement | Portcullis | nginx | HAProxy | ratio vs best peer | notes |', '|---|---:|---:|---:|---|---|'];
+  for (const row of rows) {
+    lines.push(`| ${row.measurement} | ${COLUMNS.map((name) => formatNumber(row.values[name])).join(' | ')} | ${ratioText(row)} | ${row.note ?? ''} |`);
+  }
+  return lines.join('\n');
+}
+
+export function textTable(rows: readonly Row[]): string {
+  const cells = [['measurement', ...COLUMNS, 'ratio vs best peer'], ...rows.map((row) => [row.measurement, ...COLUMNS.map((name) => formatNumber(row.values[name])), ratioText(row)])];
+  const widths = cells[0]!.map((_, column) => Math.max(...cells.map((line) => line[column]!.length)));
+  return cells.map((line) => line.map((cell, column) => (column === 0 || column === 4 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n');
+}

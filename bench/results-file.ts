@@ -1,0 +1,98 @@
+// bench/RESULTS.md: the table, and everything needed to reproduce it — machine,
+// versions, load on the machine, core assignment, exact commands and configurations.
+import type { ControlPlaneResult } from './control-plane.js';
+import type { DataPlaneResult } from './data-plane.js';
+import type { HarnessResult } from './harness.js';
+import type { CorePlan } from './lib/system.js';
+import type { Row } from './report.js';
+
+export interface ResultsInput {
+  startedAt: Date;
+  finishedAt: Date;
+  loadBefore: string;
+  loadAfter: string;
+  versions: Record<string, string>;
+  cores: CorePlan;
+  seconds: number;
+  rounds: number;
+  argv: string[];
+  table: string;
+  rows: Row[];
+  skipped: string[];
+  notes: string[];
+  configs: { name: string; command: string; text?: string }[];
+  backendKind: string;
+  dataPlane?: DataPlaneResult | undefined;
+  controlPlane?: ControlPlaneResult | undefined;
+  harness?: HarnessResult | undefined;
+}
+
+const fence = (text: string, lang = '') => `\`\`\`${lang}\n${text.trim()}\n\`\`\``;
+
+export function resultsMarkdown(input: ResultsInput): string {
+  const minutes = ((input.finishedAt.getTime() - input.startedAt.getTime()) / 60_000).toFixed(1);
+  const parts: string[] = [];
+  parts.push(`# Portcullis benchmarks: side by side with nginx and HAProxy
+
+Written by \`npm run bench${input.argv.length ? ` -- ${input.argv.join(' ')}` : ''}\` (bench/run.ts) on ${input.startedAt.toISOString()} (${minutes} min).
+Every figure is a median over alternating runs in the same session on the same machine;
+read the **ratios**, not the absolute numbers: this machine is shared (${input.loadBefore} at the start,
+${input.loadAfter} at the end, with other builds and test runs going on), so absolute figures drift
+between runs while ratios measured side by side hold.
+
+Ratio = Portcullis / best peer. For "higher is better" rows ≥ 1 means Portcullis is ahead; for
+latency and time rows (lower is better) ≤ 1 means Portcullis is ahead. Targets (issue 7): ≥ 0.9× on
+termination keep-alive req/s and handshakes/s, ≥ 1.0× on passthrough, route and Secret changes
+served within 250 ms at p99 with 1,000 routes, a warm \`npm run conformance\` under 3 minutes.`);
+  parts.push(`## Results\n\n${input.table}`);
+  if (input.skipped.length || input.notes.length) parts.push(`### Not measured in this run\n\n${[...input.skipped, ...input.notes].map((s) => `- ${s}`).join('\n')}`);
+  parts.push(`## Machine and versions\n\n${Object.entries(input.versions).map(([k, v]) => `- **${k}**: ${v}`).join('\n')}`);
+  if (input.dataPlane) {
+    parts.push(`## Data plane (measurements 1–4): how
+
+- **Cores**: ${input.cores.note}. Every proxy runs **one worker** (Portcullis \`--workers 1\`,
+  nginx \`worker_processes 1\`, HAProxy \`nbthread 1\`), all three started before the first sample
+  and idle while another is measured.
+- **Backend**: ${input.backendKind === 'nginx' ? 'a separate nginx (one worker, pinned with the load) answering a 22-byte body on plain HTTP/1.1, and on its own TLS port (ECDSA) for passthrough, where `/bulk` is a 16 MiB file' : 'bench/backend.ts (node:http and node:https, pinned with the load)'}. The same backend for every proxy;
+  the proxies keep connections to it alive (nginx \`keepalive 128\`, HAProxy \`http-reuse always\`, Portcullis an undici pool).
+- **Certificates**: one CA; RSA-2048 and ECDSA P-256 leaves for \`localhost\` (so wrk and h2load send
+  that SNI without /etc/hosts entries; s_time sends none), each key type on its own port per proxy; the
+  passthrough port routes SNI \`localhost\` to the backend's TLS port (nginx \`ssl_preread\`, HAProxy
+  \`req_ssl_sni\`, Portcullis a TLSRoute). New passthrough connections come from a Node client
+  (\`tls.connect\` with SNI, 8 at a time, GET / then close), because s_time cannot send SNI.
+- **Alternation**: per case, one unrecorded 1 s warm-up per proxy (not with --quick), then ${input.rounds} round(s) of ${input.seconds} s samples,
+  the proxy order rotating each round (A B C, B C A, C A B); the table shows medians.
+- **Per proxy CPU-second**: utime+stime of the proxy's process tree (nginx master and worker) read from
+  \`/proc/<pid>/stat\` before and after each sample; the count divided by that CPU time. This is the fairest
+  figure when the load generator, not the proxy, limits the rate.
+- **Handshakes**: \`openssl s_time\`, 4 clients at once, TLS 1.3 (the default); \`-new\` full handshakes,
+  \`-reuse\` resumed ones; each connection also fetches \`/\` through the proxy (with a Host header
+  smuggled into \`-www\`: s_time sends none, and a backend answers that with 400 and a closed
+  connection, which would charge an upstream reconnect to some proxies and not others). Whether a connection resumed is read from s_time's own per-connection mark
+  (OpenSSL's \`SSL_session_reused\`), and the share is in the notes column: a "resumed" figure with a low
+  share is really a full-handshake figure.
+
+### Commands
+
+${fence([...input.dataPlane.commands].map(([id, command]) => `# ${id}\n${command}`).join('\n'))}
+
+### Proxies
+
+${input.configs.map((c) => `#### ${c.name}\n\n${fence(c.command, 'sh')}\n\n${c.text ? fence(c.text) : ''}`).join('\n\n')}`);
+  }
+  if (input.controlPlane) parts.push(input.controlPlane.markdown);
+  if (input.harness) {
+    parts.push(`## The harness (measurement 6): how
+
+${fence(input.harness.command, 'sh')}
+
+Warm means the control-plane binaries (etcd, kube-apiserver, kube-controller-manager, built from
+source once) are already in \`~/.cache/portcullis\`; the run starts its own local cluster in a
+temporary PORTCULLIS_HOME, runs every suite and deletes the cluster. Outcome: ${input.harness.outcome}.
+${input.harness.command.includes('PORTCULLIS_CACHE_DIR') ? '' : `
+Cold (no cached binaries) was not measured in this run (\`bench/harness.ts\` can, with \`cold: true\`: an
+empty PORTCULLIS_CACHE_DIR): the Go build of the control plane alone takes 6 min 16 s on these machines
+(README, Timings), so a cold run is about that plus the warm figure.`}`);
+  }
+  return `${parts.join('\n\n')}\n`;
+}

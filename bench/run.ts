@@ -1,0 +1,152 @@
+// `npm run bench`: Portcullis against nginx and HAProxy on this machine, in one run
+// (issue 7). Prints a table of every measurement — our figure, each peer's, the ratio to
+// the best peer — and writes it with the method into bench/RESULTS.md.
+//
+//   npm run bench -- [--only keepalive,handshake,h2,passthrough,control,conformance]
+//                    [--seconds 5] [--rounds 3] [--quick] [--out bench/RESULTS.md]
+//                    [--json FILE] [--cpu-prof DIR] [--routes 10,100,1000]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from '../src/lib/paths.js';
+import { runControlPlane, type ControlPlaneResult } from './control-plane.js';
+import { CASES, runDataPlane, type DataPlaneResult } from './data-plane.js';
+import { runConformanceTiming, type HarnessResult } from './harness.js';
+import { createFixture, startHaproxy, startNginx, startPortcullis, type ProxyUnderTest } from './lib/peers.js';
+import { corePlan, detectTools, machineLoad, versions } from './lib/system.js';
+import { markdownTable, textTable, type Row } from './report.js';
+import { resultsMarkdown } from './results-file.js';
+
+const USAGE = `Usage: npm run bench -- [flags]
+
+  --only LIST      comma-separated: data-plane case ids or prefixes (${CASES.map((c) => c.id).join(', ')}),
+                   'data' (all of them), 'control', 'conformance'. Default: everything.
+  --seconds N      length of each load sample (default 5)
+  --rounds N       alternating rounds per case; the median is kept (default 3)
+  --quick          1-second samples, 1 round, no warm-up, control plane with 10 and 100 routes, no conformance run
+  --routes LIST    route counts programmed before the control-plane probes (default 10,100,1000)
+  --out FILE       where to write the results (default bench/RESULTS.md)
+  --json FILE      also write the rows as JSON
+  --cpu-prof DIR   run Portcullis with node --cpu-prof, profiles written to DIR
+  --help
+`;
+
+export interface BenchReport {
+  rows: Row[];
+  proxies: string[];
+  skipped: string[];
+  notes: string[];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      only: { type: 'string', default: '' },
+      seconds: { type: 'string' },
+      rounds: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      routes: { type: 'string' },
+      out: { type: 'string', default: join(packageRoot, 'bench', 'RESULTS.md') },
+      json: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const quick = values.quick === true;
+  const seconds = Number(values.seconds ?? (quick ? 1 : 5));
+  const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+  const routeCounts = (values.routes ?? (quick ? '10,100' : '10,100,1000')).split(',').map(Number);
+  if (![seconds, rounds, ...routeCounts].every((n) => Number.isInteger(n) && n > 0)) throw new Error(`--seconds, --rounds and --routes take positive integers: ${USAGE}`);
+  const only = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+  const wants = (section: 'data' | 'control' | 'conformance'): boolean => {
+    if (only.length === 0) return section !== 'conformance' || !quick;
+    if (only.includes(section)) return true;
+    return section === 'data' && only.some((id) => CASES.some((c) => c.id.startsWith(id)));
+  };
+  const dataOnly = only.filter((id) => id !== 'data' && CASES.some((c) => c.id.startsWith(id)));
+  const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+  const tools = await detectTools();
+  const cores = corePlan();
+  const startedAt = new Date();
+  const loadBefore = machineLoad();
+  const rows: Row[] = [];
+  const skipped: string[] = [];
+  const notes: string[] = [];
+  const proxyNames: string[] = [];
+  const configs: { name: string; command: string; text?: string }[] = [];
+  let dataPlane: DataPlaneResult | undefined;
+  let controlPlane: ControlPlaneResult | undefined;
+  let harness: HarnessResult | undefined;
+  let backendKind = '';
+
+  if (wants('data')) {
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+    const fixture = await createFixture(dir, tools, cores);
+    backendKind = fixture.backend.kind;
+    const proxies: ProxyUnderTest[] = [];
+    try {
+      const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
+      proxies.push(await startPortcullis(fixture, nodeArgs));
+      if (tools.nginx) proxies.push(await startNginx(fixture));
+      else notes.push('nginx is not installed (Debian: nginx-light libnginx-mod-stream): measured without it.');
+      if (tools.nginx && !tools.nginxStream) notes.push('nginx has no stream module (Debian: libnginx-mod-stream): no nginx passthrough figures.');
+      if (tools.haproxy) proxies.push(await startHaproxy(fixture));
+      else notes.push('HAProxy is not installed (Debian: haproxy): measured without it.');
+      if (!tools.wrk) notes.push('wrk is not installed (Debian: wrk): keep-alive figures come from a Node client (undici) on the load core instead.');
+      if (!tools.h2load) notes.push('h2load is not installed (Debian: nghttp2-client): no HTTP/2 figures.');
+      proxyNames.push(...proxies.map((p) => p.name));
+      for (const proxy of proxies) configs.push({ name: proxy.name, command: proxy.command, text: proxy.configText });
+      log(`data plane: ${proxies.map((p) => p.name).join(', ')}; ${seconds} s samples, ${rounds} round(s); ${cores.note}; backend ${fixture.backend.kind}`);
+      dataPlane = await runDataPlane(proxies, fixture, { seconds, rounds, only: dataOnly, warmUp: !quick, log });
+      rows.push(...dataPlane.rows);
+      skipped.push(...dataPlane.skipped);
+    } catch (error) {
+      log(`data plane failed: ${(error as Error).stack ?? String(error)}`);
+      skipped.push(`1–4. data plane: failed (${(error as Error).message})`);
+    } finally {
+      for (const proxy of proxies) await proxy.stop();
+      await fixture.backend.server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  // A section that fails is reported, and the others still are.
+  if (wants('control')) {
+    try {
+      controlPlane = await runControlPlane({ routeCounts, probes: quick ? 5 : 20, log });
+      rows.push(...controlPlane.rows);
+      skipped.push(...controlPlane.skipped);
+    } catch (error) {
+      log(`control plane failed: ${(error as Error).stack ?? String(error)}`);
+      skipped.push(`5. control plane: failed (${(error as Error).message})`);
+    }
+  }
+
+  if (wants('conformance')) {
+    try {
+      harness = await runConformanceTiming({ log });
+      rows.push(...harness.rows);
+    } catch (error) {
+      skipped.push(`6. conformance timing: failed (${(error as Error).message})`);
+    }
+  }
+
+  const table = textTable(rows);
+  process.stdout.write(`\n${table}\n\n`);
+  for (const line of [...skipped.map((s) => `skipped: ${s}`), ...notes]) process.stdout.write(`${line}\n`);
+  const markdown = resultsMarkdown({
+    startedAt, finishedAt: new Date(), loadBefore, loadAfter: machineLoad(), versions: await versions(tools), cores, seconds, rounds, argv: process.argv.slice(2),
+    table: markdownTable(rows), rows, skipped, notes, configs, backendKind, dataPlane, controlPlane, harness,
+  });
+  writeFileSync(values.out, markdown);
+  log(`wrote ${values.out}`);
+  if (values.json) writeFileSync(values.json, JSON.stringify({ rows, proxies: proxyNames, skipped, notes } satisfies BenchReport, null, 2));
+}
+
+await main();

@@ -1,0 +1,105 @@
+// A one-second smoke of `npm run bench` (bench/run.ts), so the benchmark cannot rot:
+// it must start every proxy it finds, measure, and write numeric, sane figures and its
+// RESULTS file. Never a speed threshold: benchmarks do not fail CI by being slow. Where
+// nginx or HAProxy are not installed the bench measures Portcullis alone and says so.
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchReport } from '../../bench/run.js';
+import { ratioOf, type Row } from '../../bench/report.js';
+import { detectTools } from '../../bench/lib/system.js';
+import { measureTranslate } from '../../bench/translate.js';
+
+const runScript = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
+
+function runBench(args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [runScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('bench: one-second smoke of npm run bench', function () {
+  this.timeout(180_000);
+  let dir: string;
+  let report: BenchReport;
+  let markdown: string;
+  let output: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-smoke-'));
+    const run = await runBench(['--quick', '--only', 'keepalive-ecdsa,handshake-full-ecdsa,passthrough-keepalive', '--out', join(dir, 'RESULTS.md'), '--json', join(dir, 'results.json')]);
+    output = run.output;
+    expect(run.code, output).to.equal(0);
+    report = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchReport;
+    markdown = readFileSync(join(dir, 'RESULTS.md'), 'utf8');
+  });
+
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const row = (id: string): Row => {
+    const found = report.rows.find((r) => r.id === id);
+    expect(found, `row ${id} in ${report.rows.map((r) => r.id).join(', ')}`).to.not.equal(undefined);
+    return found!;
+  };
+
+  it('measures Portcullis: positive, finite rates per second and per proxy CPU-second, and a p99 latency', () => {
+    for (const id of ['keepalive-ecdsa/rate', 'keepalive-ecdsa/cpu', 'keepalive-ecdsa/p99', 'handshake-full-ecdsa/rate', 'handshake-full-ecdsa/cpu', 'passthrough-keepalive/rate', 'passthrough-keepalive/cpu']) {
+      const value = row(id).values.Portcullis;
+      expect(value, `${id}: ${output}`).to.be.a('number');
+      expect(Number.isFinite(value) && value! > 0, `${id} = ${value}`).to.equal(true);
+    }
+    // Sane: a p99 latency in milliseconds, not seconds or microseconds mistaken for ms.
+    expect(row('keepalive-ecdsa/p99').values.Portcullis).to.be.within(0.01, 10_000);
+  });
+
+  it('measures each installed peer in the same run, with a ratio; says which are missing', async () => {
+    const tools = await detectTools();
+    expect(report.proxies).to.include('Portcullis');
+    for (const [name, installed] of [['nginx', tools.nginx], ['HAProxy', tools.haproxy]] as const) {
+      if (installed) {
+        expect(report.proxies).to.include(name);
+        expect(row('keepalive-ecdsa/rate').values[name]).to.be.greaterThan(0);
+      } else {
+        expect(report.proxies).to.not.include(name);
+        expect(report.notes.join('\n')).to.contain(`${name} is not installed`);
+      }
+    }
+    const ratio = ratioOf(row('keepalive-ecdsa/cpu'));
+    if (tools.nginx || tools.haproxy) expect(ratio?.ratio).to.be.greaterThan(0);
+    else expect(ratio).to.equal(undefined);
+  });
+
+  it('prints the table and writes RESULTS.md with the machine, the core assignment and the exact commands', () => {
+    expect(output).to.match(/measurement\s+Portcullis\s+nginx\s+HAProxy\s+ratio vs best peer/);
+    expect(markdown).to.contain('| measurement | Portcullis | nginx | HAProxy | ratio vs best peer |');
+    expect(markdown).to.contain('## Machine and versions');
+    expect(markdown).to.match(/pinned to CPU|share CPU 0/);
+    expect(markdown).to.match(/wrk -t1|undici Pool/);
+    expect(markdown).to.contain('openssl s_time');
+  });
+
+  it('ratio vs best peer: the highest peer for rates, the lowest for latencies', () => {
+    const rate: Row = { id: 'r', measurement: 'r', unit: 'req/s', better: 'higher', values: { Portcullis: 50, nginx: 100, HAProxy: 80 } };
+    expect(ratioOf(rate)).to.deep.equal({ ratio: 0.5, peer: 'nginx' });
+    const latency: Row = { id: 'l', measurement: 'l', unit: 'ms', better: 'lower', values: { Portcullis: 3, nginx: 2, HAProxy: 1 } };
+    expect(ratioOf(latency)).to.deep.equal({ ratio: 3, peer: 'HAProxy' });
+    expect(ratioOf({ ...rate, values: { Portcullis: 1 } })).to.equal(undefined);
+  });
+
+  it('translate time (measurement 5) is measured in milliseconds for every route', async () => {
+    const timing = await measureTranslate(10, 2);
+    expect(timing.routes).to.equal(10);
+    expect(timing.listeners).to.equal(2);
+    expect(timing.medianMs).to.be.within(0, 10_000);
+  });
+});
