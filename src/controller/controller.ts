@@ -118,11 +118,15 @@ export class Controller {
 
   /** A restarted proxy has no configuration: send it again. */
   private async checkProxy(): Promise<void> {
-    if (!this.lastApplied) return;
+    // During a pass the proxy may already serve a version lastApplied does not name yet.
+    const expected = this.lastApplied;
+    if (!expected || this.running) return;
     try {
       const response = await request(new URL('/config', this.options.proxyAdminUrl), { headersTimeout: 2000, bodyTimeout: 2000 });
       const body = (await response.body.json()) as { version?: string };
-      if (body.version !== this.lastApplied) {
+      // A pass that ran meanwhile programmed the proxy itself: this answer is stale.
+      if (this.running || this.lastApplied !== expected) return;
+      if (body.version !== expected) {
         this.options.log.warn('the proxy does not serve the last configuration (restarted?); programming it again', { serving: body.version ?? null });
         this.lastApplied = undefined;
         this.schedule(0);
