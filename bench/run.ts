@@ -63,6 +63,8 @@ async function main(): Promise<void> {
   const routeCounts = (values.routes ?? (quick ? '10,100' : '10,100,1000')).split(',').map(Number);
   if (![seconds, rounds, ...routeCounts].every((n) => Number.isInteger(n) && n > 0)) throw new Error(`--seconds, --rounds and --routes take positive integers: ${USAGE}`);
   const only = values.only.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = only.filter((id) => !['data', 'control', 'conformance'].includes(id) && !CASES.some((c) => c.id.startsWith(id)));
+  if (unknown.length) throw new Error(`--only ${unknown.join(',')} names no measurement: use data, control, conformance or a data-plane case (${CASES.map((c) => c.id).join(', ')})`);
   const wants = (section: 'data' | 'control' | 'conformance'): boolean => {
     if (only.length === 0) return section !== 'conformance' || !quick;
     if (only.includes(section)) return true;
@@ -149,4 +151,9 @@ async function main(): Promise<void> {
   if (values.json) writeFileSync(values.json, JSON.stringify({ rows, proxies: proxyNames, skipped, notes } satisfies BenchReport, null, 2));
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(`bench: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(2);
+}
