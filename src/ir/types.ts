@@ -124,8 +124,8 @@ export interface TlsTermination {
   certificates: TlsCertificate[];
   /**
    * ALPN protocols offered, in server preference order (RFC 7301 §3.2), e.g.
-   * `['h2', 'http/1.1']`. Absent: `['h2', 'http/1.1']` on HTTPS blocks (GRPCRoute over
-   * HTTPS needs h2 via ALPN, GRPCRoute docs), none on TLS blocks.
+   * `['h2', 'http/1.1']`. Absent: `['h2', 'http/1.1', 'http/1.0']` on HTTPS blocks
+   * (GRPCRoute over HTTPS needs h2 via ALPN, GRPCRoute docs), none on TLS blocks.
    */
   alpnProtocols?: string[];
   /**

@@ -168,10 +168,17 @@ export function selectServerBlock(dispatch: TlsDispatch, hello: ClientHelloSumma
 // ---------------------------------------------------------------------------------
 // The whole decision
 
+/**
+ * HTTPS blocks speak h2 and HTTP/1.x. `http/1.0` is offered last so that a client which
+ * lists only it (`curl --http1.0`) is served, as nginx and HAProxy serve it, instead of
+ * getting the no_application_protocol alert RFC 7301 prescribes for no overlap.
+ */
+const DEFAULT_HTTPS_ALPN: readonly string[] = ['h2', 'http/1.1', 'http/1.0'];
+
 /** ALPN ids to offer on a Terminate block (TlsTermination.alpnProtocols docs). */
 export function alpnProtocolsOf(block: ServerBlock): readonly string[] {
   const tls = block.tls?.mode === 'Terminate' ? block.tls : undefined;
-  return tls?.alpnProtocols ?? (block.protocol === 'HTTPS' ? ['h2', 'http/1.1'] : []);
+  return tls?.alpnProtocols ?? (block.protocol === 'HTTPS' ? DEFAULT_HTTPS_ALPN : []);
 }
 
 export type TlsAction =

@@ -139,13 +139,13 @@ describe('certificate selection: the whole TLS decision', function () {
   }
 
   const rows: Array<[name: string, serverName: string | undefined, schemes: number[] | undefined, expected: string]> = [
-    ['HTTPS terminate: ECDSA for an ECDSA client, ALPN h2 and http/1.1 by default', 'demo.example.com', [S.ecdsa_secp256r1_sha256], 'terminate https with ecdsa alpn=h2,http/1.1'],
-    ['HTTPS terminate: RSA for a client without ECDSA', 'demo.example.com', [S.rsa_pss_rsae_sha256], 'terminate https with rsa alpn=h2,http/1.1'],
+    ['HTTPS terminate: ECDSA for an ECDSA client, ALPN h2, http/1.1 and http/1.0 by default', 'demo.example.com', [S.ecdsa_secp256r1_sha256], 'terminate https with ecdsa alpn=h2,http/1.1,http/1.0'],
+    ['HTTPS terminate: RSA for a client without ECDSA', 'demo.example.com', [S.rsa_pss_rsae_sha256], 'terminate https with rsa alpn=h2,http/1.1,http/1.0'],
     ['TLS terminate carrying TCP offers no ALPN by default', 'tcp.example.com', undefined, 'terminate tcp with rsa alpn='],
     ['passthrough: of two TLSRoutes for one hostname the oldest wins', 'pass.example.com', undefined, 'passthrough pass-exact to older (exact)'],
     ['passthrough: equal age, alphabetical {namespace}/{name} wins', 'x.tls.example.com', undefined, 'passthrough pass-wild to a-same-age (wildcard)'],
     ['passthrough: an exact route hostname beats a wildcard one in the same block', 'a.tls.example.com', undefined, 'passthrough pass-wild to exact-in-wild (exact)'],
-    ['no SNI: the first Terminate block', undefined, undefined, 'terminate https with rsa alpn=h2,http/1.1'],
+    ['no SNI: the first Terminate block', undefined, undefined, 'terminate https with rsa alpn=h2,http/1.1,http/1.0'],
     ['an SNI nobody serves is refused', 'nobody.example.com', undefined, 'refuse unknown-server-name'],
   ];
   for (const [name, serverName, schemes, expected] of rows) {

@@ -133,6 +133,13 @@ describe('proxy: TLS termination (HTTPS listener, HTTP/1.1, HTTP/2, gRPC)', func
     expect(stdout).to.equal('Running on Pod echo-1.\n\n2');
   });
 
+  it('curl --http1.0 (ALPN offers only http/1.0) is served over HTTP/1.0, not refused', async () => {
+    const { stdout } = await run('curl', ['-sS', '--http1.0', '--cacert', caFile, '--resolve', `demo.example.com:${port}:${address}`, `https://demo.example.com:${port}/echo/curl`]);
+    expect(stdout).to.equal('Running on Pod echo-1.\n');
+    const probe = await tlsProbe({ host: address, port, servername: 'demo.example.com', ALPNProtocols: ['http/1.0'], ca: pki.ca.certPem });
+    expect(probe.alpnProtocol).to.equal('http/1.0');
+  });
+
   it('serves the block certificate chosen by SNI, ECDSA or RSA by the client signature algorithms, ALPN h2 and http/1.1', async () => {
     const ecdsa = await tlsProbe({ host: address, port, servername: 'demo.example.com', ALPNProtocols: ['h2', 'http/1.1'], ca: pki.ca.certPem });
     expect(ecdsa, JSON.stringify(ecdsa)).to.include({ authorized: true, alpnProtocol: 'h2', subject: 'demo.example.com', subjectAltName: 'DNS:demo.example.com', keyType: 'ECDSA' });
