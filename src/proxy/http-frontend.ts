@@ -194,7 +194,6 @@ export class HttpFrontend implements HttpFrontendHandle {
   private readonly http1Connections = new WeakMap<Socket, ConnectionInfo>();
   private readonly http2Connections = new WeakMap<ServerHttp2Session, ConnectionInfo>();
   private readonly sessions = new Set<ServerHttp2Session>();
-  private readonly openStreams = new WeakMap<ServerHttp2Session, number>();
   /** Open HTTP/1.1 connections, for closing idle ones after a reload or on shutdown. */
   private readonly http1Sockets = new Map<Socket, Http1ConnectionState>();
   /** The connection being handed to the HTTP/2 server: its 'session' event fires synchronously. */
@@ -279,16 +278,9 @@ export class HttpFrontend implements HttpFrontendHandle {
 
   drain(): void {
     this.draining = true;
-    for (const session of this.sessions) this.goAwayWhenIdle(session);
-  }
-
-  /**
-   * GOAWAY once the session has no stream open. Sent under a running request, it makes
-   * clients that fail whatever is in flight on any GOAWAY (undici does) lose that
-   * request, though the proxy would have answered it: one lost request per config change.
-   */
-  private goAwayWhenIdle(session: ServerHttp2Session): void {
-    if (!session.closed && !session.destroyed && (this.openStreams.get(session) ?? 0) === 0) session.close();
+    for (const session of this.sessions) {
+      if (!session.closed && !session.destroyed) session.close(); // GOAWAY; open streams finish
+    }
   }
 
   close(): void {
@@ -402,12 +394,6 @@ export class HttpFrontend implements HttpFrontendHandle {
 
   private onHttp2Stream(stream: ServerHttp2Stream, headers: Http2IncomingHeaders, flags: number): void {
     stream.on('error', () => {});
-    const session = stream.session as ServerHttp2Session;
-    this.openStreams.set(session, (this.openStreams.get(session) ?? 0) + 1);
-    stream.once('close', () => {
-      this.openStreams.set(session, (this.openStreams.get(session) ?? 1) - 1);
-      if (this.draining) this.goAwayWhenIdle(session);
-    });
     const connection = this.http2Connections.get(stream.session as ServerHttp2Session);
     if (!connection) {
       stream.close(NGHTTP2_INTERNAL_ERROR);
