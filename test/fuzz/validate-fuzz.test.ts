@@ -18,7 +18,7 @@ const regressionDir = join(packageRoot, 'test', 'fuzz', 'regressions');
 
 /**
  * A kept input: the valid fixture with some values set, given by JSON Pointer; a value
- * "<rsa.key>" (or rsa.cert, ecdsa.key, ecdsa.cert) stands for that PEM of this run's PKI.
+ * "<rsa.key>" (or rsa.cert, ecdsa.key, ecdsa.cert) in a string stands for that PEM of this run's PKI.
  */
 interface KeptInput {
   found: string;
@@ -32,7 +32,7 @@ function keptInput(kept: KeptInput, pki: TestPki): unknown {
     const keys = path.split('/').slice(1);
     let parent = config as Record<string, unknown>;
     for (const key of keys.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
-    parent[keys.at(-1)!] = typeof value === 'string' && pems[value] ? pems[value] : value;
+    parent[keys.at(-1)!] = typeof value === 'string' ? value.replace(/<(rsa|ecdsa)\.(cert|key)>/g, (placeholder) => pems[placeholder] ?? placeholder) : value;
   }
   return config;
 }
