@@ -17,6 +17,7 @@ export class SteadyClient {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private readonly client: Client;
+  private readonly h2: boolean;
 
   constructor(
     private readonly origin: string,
@@ -25,6 +26,7 @@ export class SteadyClient {
     private readonly intervalMs: number,
     options: { h2?: boolean; ca?: string; servername?: string } = {},
   ) {
+    this.h2 = options.h2 ?? false;
     this.client = new Client(origin, {
       allowH2: options.h2 ?? false,
       pipelining: 1,
@@ -46,20 +48,39 @@ export class SteadyClient {
     return this;
   }
 
+  /** Requests an HTTP/2 GOAWAY refused and a retry on a new connection answered (see `once`). */
+  retriedAfterGoaway = 0;
+
   private async once(): Promise<void> {
     try {
-      const response = await this.client.request({ path: this.path, method: 'GET', headers: { host: this.host } });
-      const body = await response.body.text();
-      if (response.statusCode !== 200) {
-        this.failures.push({ at: new Date().toISOString(), error: `status ${response.statusCode}: ${body.slice(0, 200)}` });
-        return;
-      }
-      this.ok++;
-      const pod = /Running on Pod ([^.\s]+)/.exec(body)?.[1] ?? '?';
-      this.pods.set(pod, (this.pods.get(pod) ?? 0) + 1);
+      await this.attempt();
     } catch (error) {
+      // undici 7 fails the request in flight on any GOAWAY, even a graceful one for a
+      // stream the server had not taken (nodejs/undici#5089); a well-behaved HTTP/2
+      // client retries such a request on a new connection (RFC 9113 §8.7). Counted apart.
+      if (this.h2 && /GOAWAY/.test((error as Error).message)) {
+        try {
+          await this.attempt();
+          this.retriedAfterGoaway++;
+          return;
+        } catch (again) {
+          error = again;
+        }
+      }
       this.failures.push({ at: new Date().toISOString(), error: (error as Error).message });
     }
+  }
+
+  private async attempt(): Promise<void> {
+    const response = await this.client.request({ path: this.path, method: 'GET', headers: { host: this.host } });
+    const body = await response.body.text();
+    if (response.statusCode !== 200) {
+      this.failures.push({ at: new Date().toISOString(), error: `status ${response.statusCode}: ${body.slice(0, 200)}` });
+      return;
+    }
+    this.ok++;
+    const pod = /Running on Pod ([^.\s]+)/.exec(body)?.[1] ?? '?';
+    this.pods.set(pod, (this.pods.get(pod) ?? 0) + 1);
   }
 
   total(): number {
@@ -69,7 +90,7 @@ export class SteadyClient {
   /** Counts, and the last failures since the `since`-th one. */
   describe(since = 0): string {
     const recent = this.failures.slice(since).slice(-5);
-    return `${this.origin}${this.path}: ${this.ok} ok, ${this.failures.length} failed${recent.length ? `; latest: ${JSON.stringify(recent)}` : ''}`;
+    return `${this.origin}${this.path}${this.h2 ? ' (h2)' : ''}: ${this.ok} ok, ${this.failures.length} failed${this.retriedAfterGoaway ? `, ${this.retriedAfterGoaway} retried after a GOAWAY` : ''}${recent.length ? `; latest: ${JSON.stringify(recent)}` : ''}`;
   }
 
   async stop(): Promise<void> {
