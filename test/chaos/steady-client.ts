@@ -101,9 +101,9 @@ export class SteadyClient {
 }
 
 /** A plain GET (new connection each time); the status, or an error message. */
-export async function probe(url: string, host: string, options: { ca?: string } = {}): Promise<{ status: number; body: string } | { error: string }> {
+export async function probe(url: string, host: string): Promise<{ status: number; body: string } | { error: string }> {
   try {
-    const response = await request(url, { headers: { host, connection: 'close' }, headersTimeout: 5000, bodyTimeout: 5000, ...(options.ca ? {} : {}) });
+    const response = await request(url, { headers: { host, connection: 'close' }, headersTimeout: 5000, bodyTimeout: 5000 });
     return { status: response.statusCode, body: await response.body.text() };
   } catch (error) {
     return { error: (error as Error).message };
