@@ -88,6 +88,20 @@ function keepHttpRuleRules(route: KubeObject): void {
   }
 }
 
+/** BackendTLSPolicy's CEL rules: a Hostname SAN has a hostname and no uri, a URI SAN the reverse. */
+function keepSubjectAltNameRules(policy: KubeObject): void {
+  const names = (policy.spec as { validation?: { subjectAltNames?: { type?: string; hostname?: string; uri?: string }[] } } | undefined)?.validation?.subjectAltNames ?? [];
+  for (const name of names) {
+    if (name.type === 'URI') {
+      delete name.hostname;
+      name.uri ||= 'spiffe://cluster.local/ns/default/sa/echo';
+    } else {
+      delete name.uri;
+      name.hostname ||= 'echo.example.com';
+    }
+  }
+}
+
 /** Required fields whose names are optional elsewhere. */
 const required = new Set(['gateways:spec.listeners.port', 'backendTlsPolicies:spec.validation.subjectAltNames.hostname', 'backendTlsPolicies:spec.validation.hostname']);
 
@@ -153,11 +167,13 @@ export class SnapshotMutator {
         this.editField(key, object as unknown as Json, random);
         if (key === 'gateways') keepListenerRules(object);
         if (key === 'httpRoutes') keepHttpRuleRules(object);
+        if (key === 'backendTlsPolicies') keepSubjectAltNameRules(object);
     }
   }
 
   private editField(key: SnapshotKey, object: Json, random: Random): void {
-    const slots = slotsOf(object).filter((slot) => slot.fieldPath[0] !== 'metadata' || ['namespace', 'labels', 'annotations', 'creationTimestamp'].includes(slot.fieldPath[1] ?? ''));
+    // An object's own kind and apiVersion are the informer's (a GRPCRoute list holds GRPCRoutes).
+    const slots = slotsOf(object).filter((slot) => (slot.fieldPath[0] !== 'metadata' || ['namespace', 'labels', 'annotations', 'creationTimestamp'].includes(slot.fieldPath[1] ?? '')) && slot.fieldPath[0] !== 'kind' && slot.fieldPath[0] !== 'apiVersion');
     if (slots.length === 0) return;
     const slot = pick(random, slots);
     const field = slot.fieldPath.at(-1) ?? '';
