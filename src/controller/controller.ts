@@ -65,6 +65,8 @@ export class Controller {
   private running = false;
   private again = false;
   private stopped = false;
+  /** Set once every watched kind has listed (ClusterCaches.start): no pass before. */
+  private cachesListed = false;
   private watchdog?: NodeJS.Timeout;
 
   constructor(private readonly options: ControllerOptions) {
@@ -93,6 +95,7 @@ export class Controller {
     const material = await createSelfSignedCertificate({ commonName: 'portcullis-default', dnsNames: ['portcullis.invalid'], algorithm: 'ecdsa-p256' });
     this.defaultCertificate = { id: 'portcullis-default', source: 'the controller default certificate', keyType: 'ECDSA', certificateChainPem: material.certPem, privateKeyPem: material.keyPem };
     await this.caches.start();
+    this.cachesListed = true;
     this.watchdog = setInterval(() => void this.checkProxy(), 2000);
     this.elector?.start();
     this.schedule();
@@ -107,7 +110,10 @@ export class Controller {
   }
 
   private schedule(delayMs = this.options.debounceMs ?? 30): void {
-    if (this.stopped) return;
+    // Not before every kind has listed: a pass over a partial snapshot (Gateways known,
+    // their Secrets or EndpointSlices not yet) would program the proxy with listeners
+    // missing and backends empty, a traffic gap each time the controller restarts.
+    if (this.stopped || !this.cachesListed) return;
     if (this.running) {
       this.again = true;
       return;

@@ -63,6 +63,17 @@ function shown(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
 
+/**
+ * The last guard of the promise above: some messages quote user strings unquoted (the
+ * server block ids a route could have meant, the regex engine's own error, which repeats
+ * the pattern), and a PEM key pasted there must not come back; and a message is one line.
+ */
+function safeMessage(message: string): string {
+  return message
+    .replace(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g, '[redacted: looks like a private key]')
+    .replace(/\r?\n/g, ' ');
+}
+
 function describeType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
@@ -74,7 +85,7 @@ class Checker {
 
   report(code: IrProblemCode, path: string, message: string): void {
     if (this.problems.length < MAX_REPORTED_PROBLEMS) {
-      this.problems.push(new IrProblem(code, path, message));
+      this.problems.push(new IrProblem(code, path, safeMessage(message)));
     } else if (this.problems.length === MAX_REPORTED_PROBLEMS) {
       this.problems.push(new IrProblem(IrProblemCode.TOO_MANY_PROBLEMS, '', `more than ${MAX_REPORTED_PROBLEMS} problems; the rest are not listed`));
     }

@@ -52,6 +52,8 @@ function resolveCertificates(gateway: Gateway, listener: GatewayListener, lookup
   for (const ref of listener.tls?.certificateRefs ?? []) {
     const namespace = ref.namespace ?? gatewayNamespace;
     const label = `${namespace}/${ref.name}`;
+    // The CRD allows one Secret twice in certificateRefs; the IR wants each certificate once per block.
+    if (certificates.some((certificate) => certificate.id === label)) continue;
     if ((ref.group ?? '') !== '' || (ref.kind ?? 'Secret') !== 'Secret') {
       problems.push({ reason: Reason.InvalidCertificateRef, message: `certificateRef ${label}: ${ref.group ? `${ref.group}/` : ''}${ref.kind} is not supported, only core Secret` });
       continue;

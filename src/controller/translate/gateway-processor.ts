@@ -95,11 +95,10 @@ function addBlocks(plan: GatewayPlan, builder: IrBuilder): void {
         : {}),
       sources: [`Gateway ${plan.gateway.metadata.namespace}/${plan.gateway.metadata.name} listener ${spec.name}`],
     };
-    if (!builder.addBlock(plan.address, spec.port, block)) {
+    const refused = builder.addBlock(plan.address, spec.port, block);
+    if (refused) {
       listener.programmable = false;
-      listener.conditions = listener.conditions.map((c) =>
-        c.type === ConditionType.Programmed ? condition(ConditionType.Programmed, false, Reason.Invalid, `another Gateway already serves hostname ${spec.hostname ?? '(any)'} on ${plan.address}:${spec.port}`) : c,
-      );
+      listener.conditions = listener.conditions.map((c) => (c.type === ConditionType.Programmed ? condition(ConditionType.Programmed, false, Reason.Invalid, refused) : c));
     }
   }
 }

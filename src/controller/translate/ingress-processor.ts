@@ -80,7 +80,7 @@ export function processIngresses(snapshot: Snapshot, index: BackendIndex, builde
         ...(certificate ? { tls: { mode: 'Terminate' as const, certificates: [certificate] } } : {}),
         sources: [`Ingress ${ingress.metadata?.namespace}/${ingress.metadata?.name}`],
       };
-      if (builder.addBlock(address, port, block)) seen.add(id);
+      if (builder.addBlock(address, port, block) === undefined) seen.add(id);
     }
     return seen.has(id) ? id : undefined;
   };

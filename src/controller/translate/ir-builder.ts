@@ -25,12 +25,18 @@ export class IrBuilder {
     return plan;
   }
 
-  /** False when another block on this socket already serves the same hostname (the first one wins). */
-  addBlock(address: string, port: number, block: ServerBlock): boolean {
+  /**
+   * Adds the block, or says why not: another block on this socket already serves the
+   * same hostname, or speaks a protocol that cannot share the socket (HTTP beside HTTPS,
+   * e.g. two Gateways on one Service address). The first one wins.
+   */
+  addBlock(address: string, port: number, block: ServerBlock): string | undefined {
     const plan = this.socket(address, port);
-    if (plan.blocks.some((b) => b.hostname === block.hostname)) return false;
+    if (plan.blocks.some((b) => b.hostname === block.hostname)) return `another Gateway already serves hostname ${block.hostname ?? '(any)'} on ${address}:${port}`;
+    const clash = plan.blocks.find((b) => socketFamily(b.protocol) !== socketFamily(block.protocol));
+    if (clash) return `${clash.sources.join(', ')} already serves ${clash.protocol} on ${address}:${port}, which cannot share the socket with ${block.protocol}`;
     plan.blocks.push(block);
-    return true;
+    return undefined;
   }
 
   hasBlock(address: string, port: number, id: string): boolean {
@@ -69,6 +75,11 @@ export class IrBuilder {
         tlsPassthrough: plan.tlsPassthrough,
       }));
   }
+}
+
+/** Protocols that can share one socket: HTTPS and TLS (SNI decides); HTTP and TCP only with their own kind. */
+function socketFamily(protocol: ListenerProtocol): string {
+  return protocol === 'HTTPS' || protocol === 'TLS' ? 'tls' : protocol;
 }
 
 /** A socket that mixes HTTPS and TLS blocks dispatches by SNI first: protocol TLS. */

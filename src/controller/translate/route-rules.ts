@@ -1,5 +1,6 @@
 // Route rules → IR rules: matches, filters, weighted backends, and the answer for a
 // rule whose backends are all invalid (500 for HTTP, UNAVAILABLE for gRPC).
+import { compileFullMatchRegex } from '../../ir/regex.js';
 import type {
   BackendFilter, GrpcFilter, GrpcRouteRule, HttpBackend, HttpFilter, HttpMethod, HttpRouteMatch, HttpRouteRule, HttpTimeouts, RouteSource, WeightedBackend, WeightedHttpBackend,
 } from '../../ir/types.js';
@@ -137,6 +138,23 @@ function pathModifier(path: { type: string; replaceFullPath?: string; replacePre
     : { type: 'ReplacePrefixMatch' as const, replacePrefixMatch: path.replacePrefixMatch ?? '/' };
 }
 
+/**
+ * A RegularExpression match the proxy cannot compile makes the route unsupported
+ * (Accepted False, UnsupportedValue): emitted, it would make the proxy refuse the
+ * whole configuration, every other route's changes with it.
+ */
+function checkRegex(type: string | undefined, value: string | undefined, what: string, problems: RuleProblems): void {
+  if (type !== 'RegularExpression' || value === undefined) return;
+  const compiled = compileFullMatchRegex(value);
+  if (!compiled.ok) problems.unsupported ??= `${what} ${JSON.stringify(value.length > 80 ? `${value.slice(0, 79)}…` : value)} is not a supported regular expression: ${compiled.reason.replace(/\r?\n/g, ' ')}`;
+}
+
+function checkMatchRegexes(match: { path?: { type?: string; value?: string }; headers?: { type?: string; name: string; value: string }[]; queryParams?: { type?: string; name: string; value: string }[] }, problems: RuleProblems): void {
+  checkRegex(match.path?.type, match.path?.value ?? '/', 'path', problems);
+  for (const h of match.headers ?? []) checkRegex(h.type, h.value, `header ${h.name}`, problems);
+  for (const q of match.queryParams ?? []) checkRegex(q.type, q.value, `query parameter ${q.name}`, problems);
+}
+
 export function httpRules(rules: HTTPRouteRule[] | undefined, namespace: string, index: BackendIndex, problems: RuleProblems): HttpRouteRule[] {
   return (rules ?? [{}]).map((rule) => {
     const filters = httpFilters(rule.filters, problems);
@@ -146,6 +164,7 @@ export function httpRules(rules: HTTPRouteRule[] | undefined, namespace: string,
     if (prefixRewrite && !(rule.matches?.length === 1 && (rule.matches[0]!.path?.type ?? 'PathPrefix') === 'PathPrefix')) {
       problems.unsupported ??= 'ReplacePrefixMatch needs the rule to have exactly one match, of type PathPrefix';
     }
+    for (const m of rule.matches ?? []) checkMatchRegexes(m, problems);
     const matches: HttpRouteMatch[] = (rule.matches ?? []).map((m) => ({
       ...(m.path ? { path: { type: m.path.type ?? 'PathPrefix', value: m.path.value ?? '/' } } : {}),
       ...(m.headers?.length ? { headers: m.headers.map((h) => ({ type: h.type ?? 'Exact', name: h.name, value: h.value })) } : {}),
@@ -172,6 +191,11 @@ export function grpcRules(rules: GRPCRouteRule[] | undefined, namespace: string,
   return (rules ?? [{}]).map((rule) => {
     const filters: GrpcFilter[] = headerModifiers(rule.filters, problems, 'on GRPCRoute');
     const backends = resolveAll(rule.backendRefs, 'GRPCRoute', namespace, index, 'HTTP/2', problems);
+    for (const m of rule.matches ?? []) {
+      checkMatchRegexes({ headers: m.headers }, problems);
+      checkRegex(m.method?.type, m.method?.service, 'gRPC service', problems);
+      checkRegex(m.method?.type, m.method?.method, 'gRPC method', problems);
+    }
     return {
       ...(rule.name ? { name: rule.name } : {}),
       matches: (rule.matches ?? []).map((m) => ({
