@@ -76,7 +76,8 @@ const running = new Set<ChildProcess>();
 
 export async function startProxy(extraArgs: string[] = []): Promise<RunningProxy> {
   const args = [proxyMain, '--admin', '127.0.0.1:0', ...(extraArgs.includes('--workers') ? [] : ['--workers', '1']), ...extraArgs];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', PORTCULLIS_LOG_LEVEL: 'info' } });
+  // PROXY_NODE_OPTIONS reaches the proxy only, e.g. --insecure-http-parser to see the smuggling test fail.
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', PORTCULLIS_LOG_LEVEL: 'info', ...(process.env.PROXY_NODE_OPTIONS ? { NODE_OPTIONS: process.env.PROXY_NODE_OPTIONS } : {}) } });
   running.add(child);
   child.once('exit', () => running.delete(child));
   const logs: LogLine[] = [];

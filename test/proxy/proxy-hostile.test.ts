@@ -32,6 +32,7 @@ import {
   waitFor,
   type RunningProxy,
   type TestPki,
+  type HttpBackendServer,
 } from './proxy-harness.js';
 
 describe('proxy: hostile and broken clients', function () {
@@ -42,13 +43,14 @@ describe('proxy: hostile and broken clients', function () {
   let httpsPort: number;
   let httpPort: number;
   let passthroughPort: number;
+  let echo: HttpBackendServer;
 
   before(async function () {
     this.timeout(30_000);
     pki = await testPki();
     address = loopbackAddress();
     [httpsPort, httpPort, passthroughPort] = await Promise.all([freePort(address), freePort(address), freePort(address)]);
-    const echo = await startHttpBackend(address, 'echo-1');
+    echo = await startHttpBackend(address, 'echo-1');
     const tlsEcho = await startTlsEchoBackend(address, 'tlsecho-1', pki.demoRsa);
     proxy = await startProxy([
       '--client-hello-timeout-ms', '300',
@@ -145,6 +147,21 @@ describe('proxy: hostile and broken clients', function () {
     }
     const metrics = await proxy.metrics();
     expect(metrics.get('portcullis_http_client_errors_total{listener="http",reason="header-overflow"}')).to.be.at.least(1);
+  });
+
+  it('request smuggling: Content-Length beside Transfer-Encoding, or two differing Content-Lengths, get 400 and a close; nothing smuggled reaches the backend', async () => {
+    const attempts = [
+      'POST /front HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n',
+      'POST /front HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n',
+      'POST /front HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n',
+    ];
+    for (const attempt of attempts) {
+      const result = await rawExchange(address, httpPort, Buffer.from(attempt, 'latin1'));
+      expect(result.received.toString('latin1'), attempt).to.match(/^HTTP\/1\.1 400/);
+      expect(result.ended, attempt).to.not.equal('timeout');
+    }
+    expect(echo.requests.map((r) => r.url)).to.not.include('/smuggled');
+    expect(echo.requests.map((r) => r.url)).to.not.include('/front');
   });
 
   it('garbage on a plain HTTP port gets 400; silence is cut after the first-bytes timeout', async () => {
