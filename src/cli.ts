@@ -1,6 +1,6 @@
 // The `portcullis` command line. Every failure ends in one line naming the fix and a non-zero exit.
-import { parseArgs } from 'node:util';
 import { PortcullisError, errorMessage } from './lib/errors.js';
+import { parseFlags } from './lib/flags.js';
 import { deleteLocalCluster, localClusterStatus, startLocalCluster } from './cluster/local/provider.js';
 import { clusterPaths, validateClusterName } from './cluster/local/state.js';
 import { existsSync } from 'node:fs';
@@ -15,7 +15,7 @@ commands:
   cluster env     [--name N]      print the export line for KUBECONFIG (use: eval "$(portcullis cluster env)")
   conformance     [--provider auto|local|kind|k3s|existing] [--k8s-version V] [--gateway-class C] [--ingress-class C]
                   [--run-test NAME] [--grep RE] [--skip-tests A,B] [--supported-features A,B] [--exempt-features A,B]
-                  [--fail-fast] [--keep-cluster] [--cleanup-base-resources] [--junit-output FILE] [--report-output FILE]
+                  [--fail-fast] [--keep-cluster] [--no-cleanup-base-resources] [--junit-output FILE] [--report-output FILE]
                   [--timeout-config-overrides K=V,…] [--gateway-api-version V] [--channel C] [--kubeconfig FILE]
   conformance-upstream  the official Gateway API conformance suite, on a local cluster unless --kubeconfig is given
                   [--gateway-class C] [--conformance-profiles A,B] [--run-test NAME] [--skip-tests A,B]
@@ -26,8 +26,7 @@ commands:
 const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 function clusterFlags(args: string[]) {
-  const { values } = parseArgs({
-    args,
+  const { values } = parseFlags(args, {
     options: {
       name: { type: 'string', default: 'default' },
       provider: { type: 'string', default: 'local' },
@@ -35,7 +34,6 @@ function clusterFlags(args: string[]) {
       'gateway-api-version': { type: 'string' },
       channel: { type: 'string' },
     },
-    strict: true,
   });
   if (values.provider !== 'local') {
     throw new PortcullisError('UNSUPPORTED_PROVIDER', `provider "${values.provider}" is not available for \`cluster up\` yet: use --provider local`);
@@ -90,8 +88,7 @@ async function clusterCommand(sub: string | undefined, args: string[]): Promise<
 const list = (value: string | undefined) => value?.split(',').map((v) => v.trim()).filter(Boolean);
 
 async function conformanceCommand(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
+  const { values } = parseFlags(args, {
     options: {
       provider: { type: 'string', default: 'auto' },
       'gateway-class': { type: 'string', default: 'portcullis' },
@@ -112,7 +109,6 @@ async function conformanceCommand(args: string[]): Promise<void> {
       'k8s-version': { type: 'string' },
       kubeconfig: { type: 'string' },
     },
-    strict: true,
   });
   const provider = values.provider!;
   if (!['auto', 'local', 'kind', 'k3s', 'existing'].includes(provider)) {
@@ -147,8 +143,7 @@ async function conformanceCommand(args: string[]): Promise<void> {
 }
 
 async function upstreamCommand(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
+  const { values, positionals } = parseFlags(args, {
     options: {
       'gateway-class': { type: 'string', default: 'portcullis' },
       'conformance-profiles': { type: 'string' },
@@ -162,7 +157,6 @@ async function upstreamCommand(args: string[]): Promise<void> {
       kubeconfig: { type: 'string' },
     },
     allowPositionals: true,
-    strict: true,
   });
   const { runUpstreamConformance, defaultUpstreamProfiles } = await import('./harness/upstream/run.js');
   const outcome = await runUpstreamConformance({
@@ -207,7 +201,7 @@ async function main(argv: string[]): Promise<void> {
 try {
   await main(process.argv.slice(2));
 } catch (err) {
-  const message = err instanceof PortcullisError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? errorMessage(err) : `unexpected error: ${errorMessage(err)}`;
+  const message = err instanceof PortcullisError ? errorMessage(err) : `unexpected error: ${errorMessage(err)}`;
   process.stderr.write(`portcullis: ${message}\n`);
   if (!(err instanceof PortcullisError) && process.env.PORTCULLIS_DEBUG) console.error(err);
   process.exit(1);

@@ -279,7 +279,7 @@ async function runSuites(tests: ConformanceTest[], run: SuiteRun): Promise<TestO
       supportedFeatures: run.supported,
       unavailableFeatures: run.unavailable,
       context: { images: run.images },
-      keepNamespaces: !options.cleanupBaseResources && options.keepCluster,
+      keepNamespaces: !options.cleanupBaseResources,
     }));
     for (const [shortName, reason] of skipped) skipReasons.set(shortName, reason);
     for (const test of suiteTests) byTitle.set(test.shortName, test);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { packageRoot } from '../../src/lib/paths.js';
-import type { KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import type { StartedLocalCluster } from '../../src/cluster/local/provider.js';
 import { controllerName } from '../../src/controller/gatewayapi-types.js';
 import { SuiteContext } from '../../src/harness/context.js';
@@ -30,17 +30,27 @@ describe('--provider existing, and no key material in logs, GET /config or metri
     cluster = await sharedCluster();
   });
 
-  it('runs a test against a cluster it did not create (--provider existing) and writes both reports', function () {
-    this.timeout(180_000);
+  it('runs a test against a cluster it did not create (--provider existing), writes both reports, and keeps its namespace when told', async function () {
+    this.timeout(240_000);
     const out = mkdtempSync(join(tmpdir(), 'portcullis-existing-'));
+    const testNamespaces = async () => (await cluster.kubeConfig().makeApiClient(CoreV1Api).listNamespace()).items
+      .map((ns) => ns.metadata!.name!).filter((name) => name.startsWith('reference-scenario1-gateway-termination-'));
+    const before = await testNamespaces();
     const result = spawnSync(process.execPath, [
       join(packageRoot, 'bin', 'portcullis.js'), 'conformance', '--provider', 'existing', '--kubeconfig', cluster.kubeconfigPath,
       '--run-test', 'ReferenceScenario1GatewayTermination', '--junit-output', join(out, 'junit.xml'), '--report-output', join(out, 'report.yaml'),
+      '--cleanup-base-resources=false',
     ], { encoding: 'utf8', timeout: 170_000 });
     expect(result.status, result.stderr.slice(-2000)).to.equal(0);
     expect(result.stderr).to.include('conformance: 1 passed, 0 failed, 0 skipped');
     expect(readFileSync(join(out, 'junit.xml'), 'utf8')).to.match(/<testcase [^>]*name="ReferenceScenario1GatewayTermination/);
     expect(readFileSync(join(out, 'report.yaml'), 'utf8')).to.include('kind: ConformanceReport');
+    // The upstream spelling of "keep what the test made": its namespace is still there, not terminating.
+    const kept = (await testNamespaces()).filter((name) => !before.includes(name));
+    expect(kept, 'the test namespace kept by --cleanup-base-resources=false').to.have.length(1);
+    const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+    expect((await core.readNamespace({ name: kept[0]! })).status?.phase).to.equal('Active');
+    await core.deleteNamespace({ name: kept[0]! });
   });
 
   it('never writes a private key to a log, to GET /config or to the metrics', async function () {
