@@ -53,6 +53,19 @@ describe('--provider existing, and no key material in logs, GET /config or metri
     await core.deleteNamespace({ name: kept[0]! });
   });
 
+  it('--grep runs only the tests whose title matches, and the reports list only those', function () {
+    this.timeout(240_000);
+    const out = mkdtempSync(join(tmpdir(), 'portcullis-grep-'));
+    const result = spawnSync(process.execPath, [
+      join(packageRoot, 'bin', 'portcullis.js'), 'conformance', '--provider', 'existing', '--kubeconfig', cluster.kubeconfigPath,
+      '--grep', 'Scenario3Gateway', '--junit-output', join(out, 'junit.xml'), '--report-output', join(out, 'report.yaml'),
+    ], { encoding: 'utf8', timeout: 230_000 });
+    expect(result.status, result.stderr.slice(-2000)).to.equal(0);
+    expect(result.stderr).to.include('conformance: 1 passed, 0 failed, 0 skipped');
+    const names = [...readFileSync(join(out, 'junit.xml'), 'utf8').matchAll(/<testcase name="([^":]+)/g)].map((m) => m[1]);
+    expect(names).to.deep.equal(['ReferenceScenario3GatewayPassthrough']);
+  });
+
   it('never writes a private key to a log, to GET /config or to the metrics', async function () {
     this.timeout(120_000);
     // A terminating listener of its own, so the proxy certainly holds a key while we look.
