@@ -50,8 +50,13 @@ interface FieldSpec {
 }
 
 function pointer(path: string, key: string | number): string {
-  return `${path}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+  // Called for every field of every config (a profile of PUT /config at 1,000 routes spent
+  // over half of validation here): skip the escaping when there is nothing to escape.
+  if (typeof key === 'number' || !NEEDS_ESCAPE.test(key)) return `${path}/${key}`;
+  return `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 }
+
+const NEEDS_ESCAPE = /[~/]/;
 
 /**
  * A value as quoted in a message: JSON, cut to 80 characters, and redacted if it looks

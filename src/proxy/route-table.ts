@@ -413,8 +413,19 @@ export interface RouteTable {
 
 const NO_SERVER_BLOCK: NoRouteMatched = { kind: 'no-match', reason: 'no-server-block' };
 
-function byBlock<T extends { serverBlock: string }>(routes: readonly T[], block: ServerBlock): T[] {
-  return routes.filter((route) => route.serverBlock === block.id);
+/**
+ * Routes by the id of their server block, in list order. Grouped once per listener: an
+ * Ingress host is a block of its own, and filtering every route per block was O(blocks ×
+ * routes) at each apply (10⁶ comparisons at 1,000 hosts).
+ */
+function byBlock<T extends { serverBlock: string }>(routes: readonly T[]): (block: ServerBlock) => T[] {
+  const groups = new Map<string, T[]>();
+  for (const route of routes) {
+    const group = groups.get(route.serverBlock);
+    if (group) group.push(route);
+    else groups.set(route.serverBlock, [route]);
+  }
+  return (block) => groups.get(block.id) ?? [];
 }
 
 /**
@@ -422,13 +433,14 @@ function byBlock<T extends { serverBlock: string }>(routes: readonly T[], block:
  * (a programming error) on a regex the validator would have rejected.
  */
 export function buildRouteTable(listener: Listener): RouteTable {
+  const [httpOf, grpcOf, tcpOf] = [byBlock(listener.httpRoutes), byBlock(listener.grpcRoutes), byBlock(listener.tcpRoutes)];
   const tables = listener.serverBlocks.map((block): BlockTable => {
-    const grpcRoutes = byBlock(listener.grpcRoutes, block);
-    const tcpRoutes = byBlock(listener.tcpRoutes, block).sort((a, b) => compareRouteSources(a.source, b.source));
+    const grpcRoutes = grpcOf(block);
+    const tcpRoutes = [...tcpOf(block)].sort((a, b) => compareRouteSources(a.source, b.source));
     return {
       block,
       servesHttp: block.protocol === 'HTTP' || block.protocol === 'HTTPS',
-      http: compileHttpCandidates(byBlock(listener.httpRoutes, block), block),
+      http: compileHttpCandidates(httpOf(block), block),
       grpc: compileGrpcCandidates(grpcRoutes, block),
       grpcHosts: grpcRoutes.map((route) => new RouteHostnames(route.hostnames, block)),
       tcp: new HostnameIndex(tcpRoutes.flatMap((route) => (route.hostnames.length === 0 ? [{ value: route }] : route.hostnames.map((hostname) => ({ hostname, value: route }))))),
