@@ -28,6 +28,7 @@ import type {
 } from '../ir/types.js';
 import { PortcullisError, errorMessage } from '../lib/errors.js';
 import { buildTlsDispatch, type TlsDispatch } from './certificate-selection.js';
+import { compileCors, type CorsPolicy } from './cors.js';
 import { compileHeaderModifier, type HeaderEdits } from './http-filters.js';
 import { RoundRobin, SmoothWeightedRoundRobin } from './load-balancing.js';
 import type { ProxyOptions } from './proxy-options.js';
@@ -122,6 +123,7 @@ export interface HttpRulePlan {
   readonly responseHeaders?: HeaderEdits;
   readonly redirect?: RequestRedirectFilter;
   readonly rewrite?: UrlRewriteFilter;
+  readonly cors?: CorsPolicy;
 }
 
 export interface GrpcRulePlan {
@@ -383,6 +385,7 @@ function compileListener(
         else if (filter.type === 'ResponseHeaderModifier') plan.responseHeaders = compileHeaderModifier(filter);
         else if (filter.type === 'RequestRedirect') plan.redirect = filter;
         else if (filter.type === 'URLRewrite') plan.rewrite = filter;
+        else if (filter.type === 'CORS') plan.cors = compileCors(filter);
       }
       httpPlans.set(rule, plan);
     }

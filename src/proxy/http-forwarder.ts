@@ -28,6 +28,7 @@ import {
   type HeaderEdits,
   type HeaderMap,
 } from './http-filters.js';
+import { corsVerdict } from './cors.js';
 import { setForwardedHeaders } from './forwarded-headers.js';
 import { hostnameOfAuthority } from './hostname-match.js';
 import { normalizePath } from './path-normalization.js';
@@ -402,6 +403,12 @@ export class HttpForwarder {
     const plan = listener.httpPlan(matched.rule);
     if (!plan) return this.respondJson(request, 500, { message: 'internal error: the matched rule has no plan' });
     const rule: HttpRouteRule = matched.rule;
+    let corsHeaders: HeaderEdits | undefined;
+    if (plan.cors) {
+      const verdict = corsVerdict(plan.cors, request.method, request.headers);
+      if (verdict.kind === 'preflight') return this.respondDirect(request, verdict.status, verdict.headers);
+      if (verdict.kind === 'actual') corsHeaders = verdict.responseHeaders;
+    }
     if (rule.invalidBackendResponse) {
       return this.respondJson(request, rule.invalidBackendResponse.status, { message: 'the route has no valid backend' }, plan.responseHeaders);
     }
@@ -413,6 +420,7 @@ export class HttpForwarder {
       );
       const headers: HeaderMap = { location, 'content-length': '0' };
       if (plan.responseHeaders) applyHeaderEdits(headers, plan.responseHeaders);
+      if (corsHeaders) applyHeaderEdits(headers, corsHeaders);
       return this.respondDirect(request, plan.redirect.statusCode, headers);
     }
     const choice = plan.backends.next();
@@ -438,7 +446,7 @@ export class HttpForwarder {
       headers,
       body: request.body,
       timeoutMs: 0,
-      responseHeaders: responseEdits(plan, choice),
+      responseHeaders: corsHeaders ? [...responseEdits(plan, choice), corsHeaders] : responseEdits(plan, choice),
       wantsTrailers: false,
     };
     if (request.upgrade) return void this.forwardUpgrade(request, request.upgrade, attempts, choice, upstreamRequest);

@@ -42,12 +42,22 @@ export function validConfig(pki: TestPki): ProxyConfig {
                 filters: [
                   { type: 'RequestHeaderModifier', set: [{ name: 'X-Gateway', value: 'portcullis' }], add: [{ name: 'X-Trace', value: 'a,b' }], remove: ['X-Internal'] },
                   { type: 'ResponseHeaderModifier', set: [{ name: 'Cache-Control', value: 'no-store' }] },
+                  {
+                    type: 'CORS',
+                    allowOrigins: ['https://www.foo.com', 'https://*.bar.com:8443', 'http://*'],
+                    allowCredentials: true,
+                    allowMethods: ['GET', 'PUT'],
+                    allowHeaders: ['x-header-1'],
+                    exposeHeaders: ['*'],
+                    maxAgeSeconds: 3600,
+                  },
                 ],
                 backends: [
                   { kind: 'Resolved', name: 'Service default/echo port 1027', weight: 90, protocol: 'HTTP/1.1', endpoints: [{ address: '10.244.0.5', port: 1027 }, { address: 'fd00::5', port: 1027 }] },
                   { kind: 'Invalid', name: 'Service default/missing port 80', weight: 10, reason: 'Service default/missing not found' },
                 ],
                 timeouts: { requestMs: 10_000, backendRequestMs: 5_000 },
+                retry: { codes: [500, 503], attempts: 2, backoffMs: 100 },
               },
               {
                 matches: [{ path: { type: 'PathPrefix', value: '/old' } }],

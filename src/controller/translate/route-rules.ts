@@ -2,9 +2,9 @@
 // rule whose backends are all invalid (500 for HTTP, UNAVAILABLE for gRPC).
 import { compileFullMatchRegex } from '../../ir/regex.js';
 import type {
-  BackendFilter, GrpcFilter, GrpcRouteRule, HttpBackend, HttpFilter, HttpMethod, HttpRouteMatch, HttpRouteRule, HttpTimeouts, RouteSource, WeightedBackend, WeightedHttpBackend,
+  BackendFilter, CorsFilter, GrpcFilter, GrpcRouteRule, HttpBackend, HttpFilter, HttpMethod, HttpRouteMatch, HttpRouteRule, HttpRetryPolicy, HttpTimeouts, RouteSource, WeightedBackend, WeightedHttpBackend,
 } from '../../ir/types.js';
-import type { BackendRef, GRPCRouteRule, HTTPRouteFilter, HTTPRouteRule, ObjectMeta } from '../gatewayapi-types.js';
+import type { BackendRef, GRPCRouteRule, HTTPCORSFilter, HTTPRouteFilter, HTTPRouteRule, ObjectMeta } from '../gatewayapi-types.js';
 import { resolveBackend, type BackendIndex } from './backends.js';
 
 export interface RuleProblems {
@@ -116,6 +116,9 @@ function httpFilters(filters: HTTPRouteFilter[] | undefined, problems: RuleProbl
         out.push({ type: 'URLRewrite', ...(rewrite.hostname ? { hostname: rewrite.hostname } : {}), ...(rewrite.path ? { path: pathModifier(rewrite.path) } : {}) });
         break;
       }
+      case 'CORS':
+        out.push(corsFilter(filter.cors ?? {}));
+        break;
       default:
         problems.unsupported ??= `filter type ${filter.type} is not supported`;
     }
@@ -130,6 +133,27 @@ function headerModifiers(filters: HTTPRouteFilter[] | undefined, problems: RuleP
     problems.unsupported ??= `filter type ${f.type} is not supported ${where} (only RequestHeaderModifier and ResponseHeaderModifier)`;
     return false;
   });
+}
+
+/** HTTPCORSFilter with the API defaults (maxAge 5 s); origins lower-cased, as they compare case-insensitively. */
+function corsFilter(cors: HTTPCORSFilter): CorsFilter {
+  return {
+    type: 'CORS',
+    allowOrigins: (cors.allowOrigins ?? []).map((origin) => origin.toLowerCase()),
+    allowCredentials: cors.allowCredentials ?? false,
+    allowMethods: cors.allowMethods ?? [],
+    allowHeaders: cors.allowHeaders ?? [],
+    exposeHeaders: cors.exposeHeaders ?? [],
+    maxAgeSeconds: cors.maxAge ?? 5,
+  };
+}
+
+/**
+ * HTTPRouteRetry. Where the API leaves values to the implementation: one retry when
+ * `attempts` is unset, and a 25 ms minimum backoff when `backoff` is unset.
+ */
+function retryPolicy(retry: NonNullable<HTTPRouteRule['retry']>): HttpRetryPolicy {
+  return { codes: [...new Set(retry.codes ?? [])], attempts: retry.attempts ?? 1, backoffMs: durationMs(retry.backoff) ?? 25 };
 }
 
 function pathModifier(path: { type: string; replaceFullPath?: string; replacePrefixMatch?: string }) {
@@ -183,6 +207,7 @@ export function httpRules(rules: HTTPRouteRule[] | undefined, namespace: string,
       backends,
       ...(!redirects && allInvalid(backends) ? { invalidBackendResponse: { status: 500, reason: backends.length === 0 ? 'rule has no backendRefs' : 'every backendRef is invalid' } } : {}),
       ...(Object.keys(timeouts).length ? { timeouts } : {}),
+      ...(rule.retry ? { retry: retryPolicy(rule.retry) } : {}),
     };
   });
 }
