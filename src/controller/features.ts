@@ -34,6 +34,9 @@ export const supportedFeatures: string[] = [
   'HTTPRouteQueryParamMatching',
   'HTTPRouteRequestTimeout',
   'HTTPRouteResponseHeaderModification',
+  'HTTPRouteRetry',
+  'HTTPRouteRetryBackendTimeout',
+  'HTTPRouteRetryConnectionError',
   'HTTPRouteSchemeRedirect',
   // Extended: GRPCRoute.
   'GRPCRouteNamedRouteRule',

@@ -15,7 +15,7 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders as Http2IncomingHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { GrpcRouteRule, HttpRouteRule, HttpTimeouts } from '../ir/types.js';
+import type { GrpcRouteRule, HttpRetryPolicy, HttpRouteRule, HttpTimeouts } from '../ir/types.js';
 import type { Logger } from '../lib/log.js';
 import type { HttpBackendChoice, RuntimeListener } from './config-state.js';
 import {
@@ -30,6 +30,7 @@ import {
 } from './http-filters.js';
 import { corsVerdict } from './cors.js';
 import { setForwardedHeaders } from './forwarded-headers.js';
+import { backoffMs, bodyStream, holdBody, interruptibleDelay, RETRY_BODY_LIMIT_BYTES, RetryingSink, type HeldBody } from './http-retry.js';
 import { hostnameOfAuthority } from './hostname-match.js';
 import { normalizePath } from './path-normalization.js';
 import { sendUpgrade, type UpgradeOutcome, type UpgradeRequest } from './http-upgrade.js';
@@ -355,6 +356,68 @@ const H2_RETRY_SAME_ENDPOINT: ReadonlySet<string> = new Set(['REFUSED_STREAM', S
 /** A pooled connection closed under a request before any answer (undici's "other side closed", resets). */
 const KEEP_ALIVE_RACE_CODES: ReadonlySet<string> = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
+/**
+ * What one exchange shares with its attempts: whether the client went away or the
+ * route's request timeout (HTTPRouteTimeouts.request, bounding the whole exchange)
+ * expired, and how to stop what is in flight.
+ */
+class ExchangeControl {
+  clientGone = false;
+  timedOut = false;
+  cancelCurrent: ((reason: 'timeout' | 'client-gone') => void) | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(sink: ResponseSink, timeouts: HttpTimeouts | undefined) {
+    sink.onClientGone(() => {
+      this.clientGone = true;
+      this.cancelCurrent?.('client-gone');
+    });
+    const requestMs = timeouts?.requestMs ?? 0;
+    if (requestMs > 0) {
+      this.timer = setTimeout(() => {
+        this.timedOut = true;
+        this.cancelCurrent?.('timeout');
+      }, requestMs);
+    }
+  }
+
+  readonly onCancel = (cancel: (reason: 'timeout' | 'client-gone') => void): void => {
+    this.cancelCurrent = cancel;
+  };
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
+
+const retryCodeSets = new WeakMap<HttpRetryPolicy, ReadonlySet<number>>();
+
+function retryCodes(policy: HttpRetryPolicy): ReadonlySet<number> {
+  let codes = retryCodeSets.get(policy);
+  if (!codes) retryCodeSets.set(policy, (codes = new Set(policy.codes)));
+  return codes;
+}
+
+/**
+ * HTTPRouteRetry: a retriable status (its answer dropped), a connection that failed or
+ * was reset before any answer (HTTPRouteRetryConnectionError), no endpoint accepting one,
+ * or the backendRequest timeout (HTTPRouteRetryBackendTimeout). An answer already on its
+ * way to the client is never retried.
+ */
+function worthRetrying(outcome: AttemptOutcome, sink: RetryingSink): boolean {
+  switch (outcome.kind) {
+    case 'completed':
+      return sink.discarded;
+    case 'failed':
+    case 'timeout':
+      return !sink.headersSent;
+    case 'not-sent':
+      return true;
+    case 'client-gone':
+      return false;
+  }
+}
+
 export interface ForwarderDependencies {
   options: ProxyOptions;
   metrics: ProxyMetrics;
@@ -450,6 +513,7 @@ export class HttpForwarder {
       wantsTrailers: false,
     };
     if (request.upgrade) return void this.forwardUpgrade(request, request.upgrade, attempts, choice, upstreamRequest);
+    if (rule.retry) return void this.forwardWithRetries(request, choice, attempts, upstreamRequest, rule.timeouts, rule.retry);
     void this.forward(request, attempts, choice, upstreamRequest, rule.timeouts, false);
   }
 
@@ -500,55 +564,98 @@ export class HttpForwarder {
     timeouts: HttpTimeouts | undefined,
     grpc: boolean,
   ): Promise<void> {
-    const listenerName = request.connection.listener.name;
-    const { sink } = request;
-    let cancelCurrent: ((reason: 'timeout' | 'client-gone') => void) | undefined;
-    let clientGone = false;
-    let timedOut = false;
-    sink.onClientGone(() => {
-      clientGone = true;
-      cancelCurrent?.('client-gone');
-    });
-    // HTTPRouteTimeouts: `request` bounds the whole exchange, `backendRequest` each attempt.
-    const requestMs = timeouts?.requestMs ?? 0;
-    const overall = requestMs > 0 ? setTimeout(() => ((timedOut = true), cancelCurrent?.('timeout')), requestMs) : undefined;
+    const control = new ExchangeControl(request.sink, timeouts);
     upstreamRequest.timeoutMs = timeouts?.backendRequestMs ?? 0;
-    // Bodies can be replayed only while nothing has read them: connect failures move on to
-    // the next endpoint. A bodiless idempotent request whose pooled connection the backend
-    // had just closed (the keep-alive race: reset before any answer) is sent once more.
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await this.sendToEndpoints(request.connection.listener.name, upstreams, request.sink, upstreamRequest, control);
+    } finally {
+      control.stop();
+    }
+    if (control.timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
+    this.finish(request, outcome, choice, grpc);
+  }
+
+  /**
+   * One attempt at the backend, over its endpoints in turn. Bodies can be replayed only
+   * while nothing has read them: connect failures move on to the next endpoint. A
+   * bodiless idempotent request whose pooled connection the backend had just closed (the
+   * keep-alive race: reset before any answer) is sent once more.
+   */
+  private async sendToEndpoints(listenerName: string, upstreams: HttpUpstream[], sink: ResponseSink, upstreamRequest: UpstreamRequest, control: ExchangeControl): Promise<AttemptOutcome> {
     let outcome: AttemptOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
     let resendAllowed = upstreamRequest.body === null && IDEMPOTENT_METHODS.has(upstreamRequest.method);
     let sessionRetried = false;
-    const onCancel = (cancel: (reason: 'timeout' | 'client-gone') => void): void => {
-      cancelCurrent = cancel;
-    };
+    for (let i = 0; i < upstreams.length && !control.clientGone && !control.timedOut; i++) {
+      const upstream = upstreams[i]!;
+      outcome = upstream.protocol === 'HTTP/2' ? await sendHttp2(upstream, sink, upstreamRequest, control.onCancel) : await sendHttp1(upstream, sink, upstreamRequest, control.onCancel);
+      control.cancelCurrent = undefined;
+      if (outcome.kind === 'failed' && resendAllowed && !sink.headersSent && KEEP_ALIVE_RACE_CODES.has(outcome.code) && !control.clientGone && !control.timedOut) {
+        resendAllowed = false;
+        this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
+        i--; // the same endpoint: a fresh connection will be used
+        continue;
+      }
+      // An HTTP/2 session that went away (GOAWAY) under a request it never processed: the
+      // endpoint is fine, only that session is done; send once more on a fresh session.
+      if (outcome.kind === 'not-sent' && upstream.protocol === 'HTTP/2' && H2_RETRY_SAME_ENDPOINT.has(outcome.code) && !sessionRetried && !control.clientGone && !control.timedOut) {
+        sessionRetried = true;
+        this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
+        i--;
+        continue;
+      }
+      if (outcome.kind !== 'not-sent') break;
+      this.deps.metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
+    }
+    return outcome;
+  }
+
+  /**
+   * A rule with a retry policy (HTTPRouteRetry): the attempts of `sendToEndpoints`, again
+   * after a backoff while the answer's status is one of the policy's codes (that answer
+   * is dropped unseen), the connection failed or was reset before an answer, or the
+   * backendRequest timeout expired; never past the request timeout, which bounds them all.
+   */
+  private async forwardWithRetries(
+    request: DownstreamRequest,
+    choice: Extract<HttpBackendChoice, { kind: 'resolved' }>,
+    firstUpstreams: HttpUpstream[],
+    upstreamRequest: UpstreamRequest,
+    timeouts: HttpTimeouts | undefined,
+    policy: HttpRetryPolicy,
+  ): Promise<void> {
+    const listenerName = request.connection.listener.name;
+    const control = new ExchangeControl(request.sink, timeouts);
+    upstreamRequest.timeoutMs = timeouts?.backendRequestMs ?? 0;
+    const sink = new RetryingSink(request.sink, retryCodes(policy));
+    let outcome: AttemptOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
     try {
-      for (let i = 0; i < upstreams.length && !clientGone && !timedOut; i++) {
-        const upstream = upstreams[i]!;
-        outcome = upstream.protocol === 'HTTP/2' ? await sendHttp2(upstream, sink, upstreamRequest, onCancel) : await sendHttp1(upstream, sink, upstreamRequest, onCancel);
-        cancelCurrent = undefined;
-        if (outcome.kind === 'failed' && resendAllowed && !sink.headersSent && KEEP_ALIVE_RACE_CODES.has(outcome.code) && !clientGone && !timedOut) {
-          resendAllowed = false;
-          this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
-          i--; // the same endpoint: a fresh connection will be used
-          continue;
-        }
-        // An HTTP/2 session that went away (GOAWAY) under a request it never processed: the
-        // endpoint is fine, only that session is done; send once more on a fresh session.
-        if (outcome.kind === 'not-sent' && upstream.protocol === 'HTTP/2' && H2_RETRY_SAME_ENDPOINT.has(outcome.code) && !sessionRetried && !clientGone && !timedOut) {
-          sessionRetried = true;
-          this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
-          i--;
-          continue;
-        }
-        if (outcome.kind !== 'not-sent') break;
-        this.deps.metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
+      let body: HeldBody | undefined;
+      try {
+        body = request.body ? await holdBody(request.body, RETRY_BODY_LIMIT_BYTES) : undefined;
+      } catch {
+        return this.finish(request, { kind: 'client-gone' }, choice, false); // the body broke off
+      }
+      let upstreams = firstUpstreams;
+      for (let retry = 0; ; retry++) {
+        const anotherMayFollow = retry < policy.attempts && body?.kind !== 'streamed';
+        sink.beginAttempt(anotherMayFollow);
+        upstreamRequest.body = body === undefined ? null : body.kind === 'whole' ? bodyStream(body.bytes) : body.stream;
+        outcome = await this.sendToEndpoints(listenerName, upstreams, sink, upstreamRequest, control);
+        if (!anotherMayFollow || control.clientGone || control.timedOut || !worthRetrying(outcome, sink)) break;
+        this.deps.metrics.upstreamFailures.inc([listenerName, sink.discarded ? 'retried-status' : `retried-${outcome.kind}`]);
+        await interruptibleDelay(backoffMs(policy, retry), (interrupt) => (control.cancelCurrent = interrupt));
+        control.cancelCurrent = undefined;
+        if (control.clientGone || control.timedOut) break;
+        upstreams = choice.upstreams.attempts(this.deps.options.upstreamMaxAttempts);
       }
     } finally {
-      if (overall) clearTimeout(overall);
+      control.stop();
     }
-    if (timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
-    this.finish(request, outcome, choice, grpc);
+    // The last answer was dropped for a retry that the client or the request timeout cut short.
+    if (sink.discarded) outcome = control.clientGone ? { kind: 'client-gone' } : { kind: 'timeout' };
+    else if (control.timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
+    this.finish(request, outcome, choice, false);
   }
 
   /** An Upgrade (WebSocket) request: see http-upgrade.ts. Connect failures move on to the next endpoint. */
