@@ -171,6 +171,7 @@ export interface HTTPRouteFilter {
   requestRedirect?: { scheme?: string; hostname?: string; path?: HTTPPathModifier; port?: number; statusCode?: number };
   urlRewrite?: { hostname?: string; path?: HTTPPathModifier };
   cors?: HTTPCORSFilter;
+  requestMirror?: { backendRef: BackendRef; percent?: number; fraction?: { numerator: number; denominator?: number } };
 }
 
 export interface HTTPCORSFilter {

@@ -50,6 +50,8 @@ export const IrProblemCode = {
   INVALID_CORS: 'INVALID_CORS',
   /** A retry policy with attempts or backoff out of range. */
   INVALID_RETRY: 'INVALID_RETRY',
+  /** A mirror share whose numerator exceeds its denominator, or whose denominator is 0. */
+  INVALID_MIRROR_SHARE: 'INVALID_MIRROR_SHARE',
   INVALID_TIMESTAMP: 'INVALID_TIMESTAMP',
   INVALID_ALPN: 'INVALID_ALPN',
   INVALID_SUBJECT_ALT_NAME: 'INVALID_SUBJECT_ALT_NAME',

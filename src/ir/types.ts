@@ -350,7 +350,22 @@ export interface CorsFilter {
   maxAgeSeconds: number;
 }
 
-export type HttpFilter = RequestHeaderModifierFilter | ResponseHeaderModifierFilter | RequestRedirectFilter | UrlRewriteFilter | CorsFilter;
+/**
+ * Gateway API HTTPRequestMirrorFilter (extended: HTTPRouteRequestMirror, …MultipleMirrors,
+ * …PercentageMirror): a copy of each request (or of a share of them) goes to `backend`,
+ * with the rule's request header edits applied; its answer is read and dropped, and it
+ * never delays or changes the client's answer. A rule may carry several. A request body
+ * is mirrored only when small enough for the proxy to hold.
+ */
+export interface RequestMirrorFilter {
+  type: 'RequestMirror';
+  /** An InvalidBackend (missing Service, refused reference …) gets no copies. */
+  backend: HttpBackend | InvalidBackend;
+  /** The share of requests mirrored: `percent` as n/100, or `fraction`. Absent: every request. */
+  share?: { numerator: number; denominator: number };
+}
+
+export type HttpFilter = RequestHeaderModifierFilter | ResponseHeaderModifierFilter | RequestRedirectFilter | UrlRewriteFilter | CorsFilter | RequestMirrorFilter;
 
 export type HttpFilterType = HttpFilter['type'];
 

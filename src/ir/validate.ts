@@ -690,7 +690,9 @@ function checkRouteSource(c: Checker, value: unknown, path: string, kinds: reado
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
 const PATH_MATCH_TYPES = ['Exact', 'PathPrefix', 'RegularExpression'] as const;
 const VALUE_MATCH_TYPES = ['Exact', 'RegularExpression'] as const;
-const HTTP_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'CORS'] as const;
+const HTTP_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'CORS', 'RequestMirror'] as const;
+/** Filter types a rule may carry more than once (HTTPRouteRule.filters docs: RequestMirror may repeat). */
+const REPEATABLE_FILTER_TYPES: ReadonlySet<string> = new Set(['RequestMirror']);
 const GRPC_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier'] as const;
 const BACKEND_FILTER_TYPES = GRPC_FILTER_TYPES;
 const REDIRECT_STATUS_CODES = [301, 302, 303, 307, 308];
@@ -822,8 +824,8 @@ function checkFilters(c: Checker, value: unknown, path: string, allowed: readonl
     const tagged = c.tag(item, itemPath, 'type', allowed);
     if (!tagged?.tag) return;
     const earlier = seen.get(tagged.tag);
-    if (earlier !== undefined) c.report(IrProblemCode.INCOMPATIBLE_FILTERS, itemPath, `${tagged.tag} appears twice in the rule (first at ${earlier})`);
-    else seen.set(tagged.tag, itemPath);
+    if (earlier !== undefined && !REPEATABLE_FILTER_TYPES.has(tagged.tag)) c.report(IrProblemCode.INCOMPATIBLE_FILTERS, itemPath, `${tagged.tag} appears twice in the rule (first at ${earlier})`);
+    else if (earlier === undefined) seen.set(tagged.tag, itemPath);
     checkFilter(c, tagged.object, tagged.tag, itemPath, rule);
   });
   if (seen.has('RequestRedirect') && seen.has('URLRewrite')) {
@@ -861,6 +863,13 @@ function checkFilter(c: Checker, filter: JsonObject, type: string, path: string,
     case 'CORS':
       checkCors(c, filter, path);
       return;
+    case 'RequestMirror': {
+      const mirror = c.object(filter, path, { required: ['type', 'backend'], optional: ['share'] });
+      if (!mirror) return;
+      checkBackend(c, mirror.backend, pointer(path, 'backend'), HTTP_BACKENDS);
+      if (mirror.share !== undefined) checkShare(c, mirror.share, pointer(path, 'share'));
+      return;
+    }
   }
 }
 
@@ -894,6 +903,14 @@ function checkCors(c: Checker, value: unknown, path: string): void {
     if (list.includes('*') && list.length > 1) c.report(IrProblemCode.INVALID_CORS, pointer(path, field), `"*" must be the only entry of ${field} (HTTPCORSFilter validation)`);
   }
   c.integer(cors.maxAgeSeconds, pointer(path, 'maxAgeSeconds'), 1, 2_147_483_647, IrProblemCode.INVALID_CORS, 'maxAgeSeconds');
+}
+
+/** HTTPRequestMirrorFilter percent / fraction: numerator ≤ denominator, denominator ≥ 1. */
+function checkShare(c: Checker, value: unknown, path: string): void {
+  const share = c.object(value, path, { required: ['numerator', 'denominator'] });
+  if (!share) return;
+  const denominator = c.integer(share.denominator, pointer(path, 'denominator'), 1, 1_000_000, IrProblemCode.INVALID_MIRROR_SHARE, 'a denominator');
+  c.integer(share.numerator, pointer(path, 'numerator'), 0, denominator ?? 1_000_000, IrProblemCode.INVALID_MIRROR_SHARE, 'a numerator (at most the denominator)');
 }
 
 function checkRetry(c: Checker, value: unknown, path: string): void {

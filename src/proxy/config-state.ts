@@ -124,6 +124,14 @@ export interface HttpRulePlan {
   readonly redirect?: RequestRedirectFilter;
   readonly rewrite?: UrlRewriteFilter;
   readonly cors?: CorsPolicy;
+  /** RequestMirror filters, in order: where copies of requests go. */
+  readonly mirrors?: readonly MirrorPlan[];
+}
+
+/** One RequestMirror filter: its backend (one choice, maybe invalid) and the share of requests copied. */
+export interface MirrorPlan {
+  readonly backends: SmoothWeightedRoundRobin<HttpBackendChoice>;
+  readonly share?: { readonly numerator: number; readonly denominator: number };
 }
 
 export interface GrpcRulePlan {
@@ -386,6 +394,7 @@ function compileListener(
         else if (filter.type === 'RequestRedirect') plan.redirect = filter;
         else if (filter.type === 'URLRewrite') plan.rewrite = filter;
         else if (filter.type === 'CORS') plan.cors = compileCors(filter);
+        else if (filter.type === 'RequestMirror') plan.mirrors = [...(plan.mirrors ?? []), { backends: choices([filter.backend]), ...(filter.share ? { share: filter.share } : {}) }];
       }
       httpPlans.set(rule, plan);
     }

@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { GrpcRouteRule, HttpRetryPolicy, HttpRouteRule, HttpTimeouts } from '../ir/types.js';
 import type { Logger } from '../lib/log.js';
-import type { HttpBackendChoice, RuntimeListener } from './config-state.js';
+import type { HttpBackendChoice, MirrorPlan, RuntimeListener } from './config-state.js';
 import {
   applyHeaderEdits,
   connectionNominatedHeaders,
@@ -30,7 +30,8 @@ import {
 } from './http-filters.js';
 import { corsVerdict } from './cors.js';
 import { setForwardedHeaders } from './forwarded-headers.js';
-import { backoffMs, bodyStream, holdBody, interruptibleDelay, RETRY_BODY_LIMIT_BYTES, RetryingSink, type HeldBody } from './http-retry.js';
+import { DISCARDING_SINK, MIRROR_TIMEOUT_MS, mirrorChosen } from './http-mirror.js';
+import { backoffMs, bodyStream, HELD_BODY_LIMIT_BYTES, holdBody, interruptibleDelay, RetryingSink, type HeldBody } from './http-retry.js';
 import { hostnameOfAuthority } from './hostname-match.js';
 import { normalizePath } from './path-normalization.js';
 import { sendUpgrade, type UpgradeOutcome, type UpgradeRequest } from './http-upgrade.js';
@@ -390,6 +391,8 @@ class ExchangeControl {
   }
 }
 
+const ignoreCancel = (): void => {};
+
 const retryCodeSets = new WeakMap<HttpRetryPolicy, ReadonlySet<number>>();
 
 function retryCodes(policy: HttpRetryPolicy): ReadonlySet<number> {
@@ -495,6 +498,8 @@ export class HttpForwarder {
 
     const headers = this.upstreamHeaders(request);
     if (plan.requestHeaders) applyHeaderEdits(headers, plan.requestHeaders);
+    // Copies get the rule's header edits, not those of the backendRef the request went to.
+    const mirrorHeaders = plan.mirrors ? { ...headers } : undefined;
     if (choice.requestHeaders) applyHeaderEdits(headers, choice.requestHeaders);
     let upstreamPath = path;
     let authority = request.authority;
@@ -513,7 +518,7 @@ export class HttpForwarder {
       wantsTrailers: false,
     };
     if (request.upgrade) return void this.forwardUpgrade(request, request.upgrade, attempts, choice, upstreamRequest);
-    if (rule.retry) return void this.forwardWithRetries(request, choice, attempts, upstreamRequest, rule.timeouts, rule.retry);
+    if (rule.retry || mirrorHeaders) return void this.forwardHoldingBody(request, rule, choice, attempts, upstreamRequest, plan.mirrors && mirrorHeaders ? { mirrors: plan.mirrors, headers: mirrorHeaders } : undefined);
     void this.forward(request, attempts, choice, upstreamRequest, rule.timeouts, false);
   }
 
@@ -611,6 +616,56 @@ export class HttpForwarder {
   }
 
   /**
+   * Rules that retry or mirror send a request more than once, so they hold its body first
+   * (up to HELD_BODY_LIMIT_BYTES; a larger one is streamed once: no retries, no copies).
+   */
+  private async forwardHoldingBody(
+    request: DownstreamRequest,
+    rule: HttpRouteRule,
+    choice: Extract<HttpBackendChoice, { kind: 'resolved' }>,
+    upstreams: HttpUpstream[],
+    upstreamRequest: UpstreamRequest,
+    mirroring: { mirrors: readonly MirrorPlan[]; headers: HeaderMap } | undefined,
+  ): Promise<void> {
+    let body: HeldBody | undefined;
+    try {
+      body = request.body ? await holdBody(request.body, HELD_BODY_LIMIT_BYTES) : undefined;
+    } catch {
+      return this.finish(request, { kind: 'client-gone' }, choice, false); // the body broke off
+    }
+    if (mirroring) this.sendMirrors(request.connection.listener.name, mirroring.mirrors, { ...upstreamRequest, headers: mirroring.headers }, body, rule.timeouts);
+    if (rule.retry) return this.forwardWithRetries(request, choice, upstreams, upstreamRequest, rule.timeouts, rule.retry, body);
+    upstreamRequest.body = body === undefined ? null : body.kind === 'whole' ? bodyStream(body.bytes) : body.stream;
+    return this.forward(request, upstreams, choice, upstreamRequest, rule.timeouts, false);
+  }
+
+  /** Fire and forget: a copy of the request to each mirror whose share it falls in; answers dropped, failures only counted. */
+  private sendMirrors(listenerName: string, mirrors: readonly MirrorPlan[], original: UpstreamRequest, body: HeldBody | undefined, timeouts: HttpTimeouts | undefined): void {
+    const { metrics } = this.deps;
+    if (body?.kind === 'streamed') return void metrics.upstreamFailures.inc([listenerName, 'mirror-body-too-large']);
+    for (const mirror of mirrors) {
+      if (!mirrorChosen(mirror.share)) continue;
+      const choice = mirror.backends.next();
+      const upstream = choice?.kind === 'resolved' ? choice.upstreams.attempts(1)[0] : undefined;
+      if (!upstream) {
+        metrics.upstreamFailures.inc([listenerName, 'mirror-no-backend']);
+        continue;
+      }
+      const copy: UpstreamRequest = {
+        ...original,
+        headers: { ...original.headers },
+        body: body ? bodyStream(body.bytes) : null,
+        timeoutMs: timeouts?.backendRequestMs || MIRROR_TIMEOUT_MS,
+        responseHeaders: [],
+      };
+      const sent = upstream.protocol === 'HTTP/2' ? sendHttp2(upstream, DISCARDING_SINK, copy, ignoreCancel) : sendHttp1(upstream, DISCARDING_SINK, copy, ignoreCancel);
+      void sent.then((outcome) => {
+        if (outcome.kind !== 'completed') metrics.upstreamFailures.inc([listenerName, `mirror-${outcome.kind}`]);
+      });
+    }
+  }
+
+  /**
    * A rule with a retry policy (HTTPRouteRetry): the attempts of `sendToEndpoints`, again
    * after a backoff while the answer's status is one of the policy's codes (that answer
    * is dropped unseen), the connection failed or was reset before an answer, or the
@@ -623,6 +678,7 @@ export class HttpForwarder {
     upstreamRequest: UpstreamRequest,
     timeouts: HttpTimeouts | undefined,
     policy: HttpRetryPolicy,
+    body: HeldBody | undefined,
   ): Promise<void> {
     const listenerName = request.connection.listener.name;
     const control = new ExchangeControl(request.sink, timeouts);
@@ -630,12 +686,6 @@ export class HttpForwarder {
     const sink = new RetryingSink(request.sink, retryCodes(policy));
     let outcome: AttemptOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
     try {
-      let body: HeldBody | undefined;
-      try {
-        body = request.body ? await holdBody(request.body, RETRY_BODY_LIMIT_BYTES) : undefined;
-      } catch {
-        return this.finish(request, { kind: 'client-gone' }, choice, false); // the body broke off
-      }
       let upstreams = firstUpstreams;
       for (let retry = 0; ; retry++) {
         const anotherMayFollow = retry < policy.attempts && body?.kind !== 'streamed';

@@ -9,10 +9,11 @@ import type { HeaderMap } from './http-filters.js';
 import type { ResponseSink, ResponseStartOptions } from './http-forwarder.js';
 
 /**
- * The most request body the proxy holds to send it again: a larger body is streamed to
- * the backend once, without retries (holding it would cost that much memory per request).
+ * The most request body the proxy holds to send it more than once (retries, mirrors): a
+ * larger body is streamed to the backend once, without retries or copies (holding it
+ * would cost that much memory per request).
  */
-export const RETRY_BODY_LIMIT_BYTES = 64 * 1024;
+export const HELD_BODY_LIMIT_BYTES = 64 * 1024;
 
 /** Backoff never grows past this multiple of the policy's minimum. */
 const BACKOFF_CAP_FACTOR = 10;

@@ -51,6 +51,8 @@ export function validConfig(pki: TestPki): ProxyConfig {
                     exposeHeaders: ['*'],
                     maxAgeSeconds: 3600,
                   },
+                  { type: 'RequestMirror', backend: { kind: 'Resolved', name: 'Service default/shadow port 80', weight: 1, protocol: 'HTTP/1.1', endpoints: [{ address: '10.244.0.9', port: 80 }] } },
+                  { type: 'RequestMirror', backend: { kind: 'Invalid', name: 'Service default/gone port 80', weight: 1, reason: 'Service default/gone not found' }, share: { numerator: 1, denominator: 3 } },
                 ],
                 backends: [
                   { kind: 'Resolved', name: 'Service default/echo port 1027', weight: 90, protocol: 'HTTP/1.1', endpoints: [{ address: '10.244.0.5', port: 1027 }, { address: 'fd00::5', port: 1027 }] },

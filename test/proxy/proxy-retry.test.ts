@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
 import type { HttpRetryPolicy, HttpTimeouts } from '../../src/ir/types.js';
-import { RETRY_BODY_LIMIT_BYTES } from '../../src/proxy/http-retry.js';
+import { HELD_BODY_LIMIT_BYTES } from '../../src/proxy/http-retry.js';
 import { config, freePort, httpBackend, httpRoute, listener, loopbackAddress, plainBlock, rule, startProxy, stopAllProxies } from './proxy-harness.js';
 
 interface Attempt {
@@ -120,8 +120,8 @@ describe('proxy: retries (HTTPRouteRetry)', function () {
     expect(answer.attempts.map((a) => [a.method, a.body])).to.deep.equal([['POST', 'payload'], ['POST', 'payload']]);
   });
 
-  it(`a body above ${RETRY_BODY_LIMIT_BYTES} bytes is streamed once, without retries`, async () => {
-    const body = 'x'.repeat(RETRY_BODY_LIMIT_BYTES * 2 + 17);
+  it(`a body above ${HELD_BODY_LIMIT_BYTES} bytes is streamed once, without retries`, async () => {
+    const body = 'x'.repeat(HELD_BODY_LIMIT_BYTES * 2 + 17);
     const answer = await send('/code-500-attempts-2', 'fail=1', { method: 'POST', body });
     expect(answer.status).to.equal(500);
     expect(answer.attempts).to.have.length(1);

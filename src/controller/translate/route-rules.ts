@@ -2,7 +2,7 @@
 // rule whose backends are all invalid (500 for HTTP, UNAVAILABLE for gRPC).
 import { compileFullMatchRegex } from '../../ir/regex.js';
 import type {
-  BackendFilter, CorsFilter, GrpcFilter, GrpcRouteRule, HttpBackend, HttpFilter, HttpMethod, HttpRouteMatch, HttpRouteRule, HttpRetryPolicy, HttpTimeouts, RouteSource, WeightedBackend, WeightedHttpBackend,
+  BackendFilter, CorsFilter, GrpcFilter, RequestMirrorFilter, GrpcRouteRule, HttpBackend, HttpFilter, HttpMethod, HttpRouteMatch, HttpRouteRule, HttpRetryPolicy, HttpTimeouts, RouteSource, WeightedBackend, WeightedHttpBackend,
 } from '../../ir/types.js';
 import type { BackendRef, GRPCRouteRule, HTTPCORSFilter, HTTPRouteFilter, HTTPRouteRule, ObjectMeta } from '../gatewayapi-types.js';
 import { resolveBackend, type BackendIndex } from './backends.js';
@@ -89,7 +89,10 @@ export function streamBackends(refs: BackendRef[] | undefined, kind: string, nam
 
 const allInvalid = (backends: WeightedHttpBackend[]) => backends.length === 0 || backends.every((b) => b.kind === 'Invalid' || b.weight === 0);
 
-function httpFilters(filters: HTTPRouteFilter[] | undefined, problems: RuleProblems): HttpFilter[] {
+/** Resolves a RequestMirror filter's backendRef (a rule's filters only; elsewhere the filter is refused). */
+type MirrorResolver = (ref: BackendRef) => WeightedHttpBackend;
+
+function httpFilters(filters: HTTPRouteFilter[] | undefined, problems: RuleProblems, resolveMirror?: MirrorResolver): HttpFilter[] {
   const out: HttpFilter[] = [];
   for (const filter of filters ?? []) {
     switch (filter.type) {
@@ -119,6 +122,10 @@ function httpFilters(filters: HTTPRouteFilter[] | undefined, problems: RuleProbl
       case 'CORS':
         out.push(corsFilter(filter.cors ?? {}));
         break;
+      case 'RequestMirror':
+        if (resolveMirror && filter.requestMirror) out.push(mirrorFilter(filter.requestMirror, resolveMirror));
+        else problems.unsupported ??= 'filter type RequestMirror is not supported here';
+        break;
       default:
         problems.unsupported ??= `filter type ${filter.type} is not supported`;
     }
@@ -128,11 +135,21 @@ function httpFilters(filters: HTTPRouteFilter[] | undefined, problems: RuleProbl
 
 /** The header modifiers of a filter list where only those apply (GRPCRoute rules, backendRefs); other types are refused by name. */
 function headerModifiers(filters: HTTPRouteFilter[] | undefined, problems: RuleProblems, where: string): BackendFilter[] {
-  return httpFilters(filters, problems).filter((f): f is BackendFilter => {
+  const modifiers = (filters ?? []).filter((f) => {
     if (f.type === 'RequestHeaderModifier' || f.type === 'ResponseHeaderModifier') return true;
     problems.unsupported ??= `filter type ${f.type} is not supported ${where} (only RequestHeaderModifier and ResponseHeaderModifier)`;
     return false;
   });
+  return httpFilters(modifiers, problems) as BackendFilter[];
+}
+
+/**
+ * HTTPRequestMirrorFilter: its backendRef resolved like a rule's (a bad one sets the
+ * route's ResolvedRefs and gets no copies); `percent` and `fraction` become one share.
+ */
+function mirrorFilter(mirror: NonNullable<HTTPRouteFilter['requestMirror']>, resolveMirror: MirrorResolver): RequestMirrorFilter {
+  const share = mirror.fraction ? { numerator: mirror.fraction.numerator, denominator: mirror.fraction.denominator ?? 100 } : mirror.percent !== undefined ? { numerator: mirror.percent, denominator: 100 } : undefined;
+  return { type: 'RequestMirror', backend: resolveMirror({ ...mirror.backendRef, weight: 1 }), ...(share ? { share } : {}) };
 }
 
 /** HTTPCORSFilter with the API defaults (maxAge 5 s); origins lower-cased, as they compare case-insensitively. */
@@ -181,7 +198,7 @@ function checkMatchRegexes(match: { path?: { type?: string; value?: string }; he
 
 export function httpRules(rules: HTTPRouteRule[] | undefined, namespace: string, index: BackendIndex, problems: RuleProblems): HttpRouteRule[] {
   return (rules ?? [{}]).map((rule) => {
-    const filters = httpFilters(rule.filters, problems);
+    const filters = httpFilters(rule.filters, problems, (ref) => resolveAll([ref], 'HTTPRoute', namespace, index, 'HTTP/1.1', problems)[0]!);
     const backends = resolveAll(rule.backendRefs, 'HTTPRoute', namespace, index, 'HTTP/1.1', problems);
     const redirects = filters.some((f) => f.type === 'RequestRedirect');
     const prefixRewrite = filters.some((f) => (f.type === 'URLRewrite' || f.type === 'RequestRedirect') && f.path?.type === 'ReplacePrefixMatch');
