@@ -31,7 +31,7 @@ import {
 import { corsVerdict } from './cors.js';
 import { setForwardedHeaders } from './forwarded-headers.js';
 import { DISCARDING_SINK, MIRROR_TIMEOUT_MS, mirrorChosen } from './http-mirror.js';
-import { backoffMs, bodyStream, HELD_BODY_LIMIT_BYTES, holdBody, interruptibleDelay, RetryingSink, type HeldBody } from './http-retry.js';
+import { backoffMs, bodyStream, HELD_BODY_LIMIT_BYTES, holdBody, interruptibleDelay, retryCodes, RetryingSink, worthRetrying, type HeldBody } from './http-retry.js';
 import { hostnameOfAuthority } from './hostname-match.js';
 import { normalizePath } from './path-normalization.js';
 import { sendUpgrade, type UpgradeOutcome, type UpgradeRequest } from './http-upgrade.js';
@@ -97,7 +97,7 @@ export interface DownstreamRequest {
 // Upstream exchange
 
 /** How one attempt on one endpoint ended. */
-type AttemptOutcome =
+export type AttemptOutcome =
   | { kind: 'completed' }
   /** Nothing reached the backend (connect refused, no session): another endpoint may be tried. */
   | { kind: 'not-sent'; code: string }
@@ -391,35 +391,8 @@ class ExchangeControl {
   }
 }
 
+/** Copies are never cancelled: each ends with its answer or its own timeout. */
 const ignoreCancel = (): void => {};
-
-const retryCodeSets = new WeakMap<HttpRetryPolicy, ReadonlySet<number>>();
-
-function retryCodes(policy: HttpRetryPolicy): ReadonlySet<number> {
-  let codes = retryCodeSets.get(policy);
-  if (!codes) retryCodeSets.set(policy, (codes = new Set(policy.codes)));
-  return codes;
-}
-
-/**
- * HTTPRouteRetry: a retriable status (its answer dropped), a connection that failed or
- * was reset before any answer (HTTPRouteRetryConnectionError), no endpoint accepting one,
- * or the backendRequest timeout (HTTPRouteRetryBackendTimeout). An answer already on its
- * way to the client is never retried.
- */
-function worthRetrying(outcome: AttemptOutcome, sink: RetryingSink): boolean {
-  switch (outcome.kind) {
-    case 'completed':
-      return sink.discarded;
-    case 'failed':
-    case 'timeout':
-      return !sink.headersSent;
-    case 'not-sent':
-      return true;
-    case 'client-gone':
-      return false;
-  }
-}
 
 export interface ForwarderDependencies {
   options: ProxyOptions;
@@ -499,7 +472,7 @@ export class HttpForwarder {
     const headers = this.upstreamHeaders(request);
     if (plan.requestHeaders) applyHeaderEdits(headers, plan.requestHeaders);
     // Copies get the rule's header edits, not those of the backendRef the request went to.
-    const mirrorHeaders = plan.mirrors ? { ...headers } : undefined;
+    const mirroring = plan.mirrors ? { mirrors: plan.mirrors, headers: { ...headers } } : undefined;
     if (choice.requestHeaders) applyHeaderEdits(headers, choice.requestHeaders);
     let upstreamPath = path;
     let authority = request.authority;
@@ -518,7 +491,7 @@ export class HttpForwarder {
       wantsTrailers: false,
     };
     if (request.upgrade) return void this.forwardUpgrade(request, request.upgrade, attempts, choice, upstreamRequest);
-    if (rule.retry || mirrorHeaders) return void this.forwardHoldingBody(request, rule, choice, attempts, upstreamRequest, plan.mirrors && mirrorHeaders ? { mirrors: plan.mirrors, headers: mirrorHeaders } : undefined);
+    if (rule.retry || mirroring) return void this.forwardHoldingBody(request, rule, choice, attempts, upstreamRequest, mirroring);
     void this.forward(request, attempts, choice, upstreamRequest, rule.timeouts, false);
   }
 

@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import type { HttpRetryPolicy } from '../ir/types.js';
 import type { HeaderMap } from './http-filters.js';
-import type { ResponseSink, ResponseStartOptions } from './http-forwarder.js';
+import type { AttemptOutcome, ResponseSink, ResponseStartOptions } from './http-forwarder.js';
 
 /**
  * The most request body the proxy holds to send it more than once (retries, mirrors): a
@@ -123,4 +123,33 @@ export function interruptibleDelay(ms: number, onInterruptible: (interrupt: () =
       resolve();
     });
   });
+}
+
+const retryCodeSets = new WeakMap<HttpRetryPolicy, ReadonlySet<number>>();
+
+/** The policy's codes as a set, made once per policy. */
+export function retryCodes(policy: HttpRetryPolicy): ReadonlySet<number> {
+  let codes = retryCodeSets.get(policy);
+  if (!codes) retryCodeSets.set(policy, (codes = new Set(policy.codes)));
+  return codes;
+}
+
+/**
+ * HTTPRouteRetry: a retriable status (its answer dropped), a connection that failed or
+ * was reset before any answer (HTTPRouteRetryConnectionError), no endpoint accepting one,
+ * or the backendRequest timeout (HTTPRouteRetryBackendTimeout). An answer already on its
+ * way to the client is never retried.
+ */
+export function worthRetrying(outcome: AttemptOutcome, sink: RetryingSink): boolean {
+  switch (outcome.kind) {
+    case 'completed':
+      return sink.discarded;
+    case 'failed':
+    case 'timeout':
+      return !sink.headersSent;
+    case 'not-sent':
+      return true;
+    case 'client-gone':
+      return false;
+  }
 }
