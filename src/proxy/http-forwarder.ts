@@ -15,7 +15,7 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders as Http2IncomingHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import type { GrpcRouteRule, HttpRetryPolicy, HttpRouteRule, HttpTimeouts } from '../ir/types.js';
+import type { GrpcRouteRule, HttpRouteRule, HttpTimeouts } from '../ir/types.js';
 import type { Logger } from '../lib/log.js';
 import type { HttpBackendChoice, MirrorPlan, RuntimeListener } from './config-state.js';
 import {
@@ -31,7 +31,7 @@ import {
 import { corsVerdict } from './cors.js';
 import { setForwardedHeaders } from './forwarded-headers.js';
 import { DISCARDING_SINK, MIRROR_TIMEOUT_MS, mirrorChosen } from './http-mirror.js';
-import { backoffMs, bodyStream, HELD_BODY_LIMIT_BYTES, holdBody, interruptibleDelay, retryCodes, RetryingSink, worthRetrying, type HeldBody } from './http-retry.js';
+import { bodyStream, HELD_BODY_LIMIT_BYTES, holdBody, RetryRun, type HeldBody } from './http-retry.js';
 import { hostnameOfAuthority } from './hostname-match.js';
 import { normalizePath } from './path-normalization.js';
 import { sendUpgrade, type UpgradeOutcome, type UpgradeRequest } from './http-upgrade.js';
@@ -357,40 +357,6 @@ const H2_RETRY_SAME_ENDPOINT: ReadonlySet<string> = new Set(['REFUSED_STREAM', S
 /** A pooled connection closed under a request before any answer (undici's "other side closed", resets). */
 const KEEP_ALIVE_RACE_CODES: ReadonlySet<string> = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
-/**
- * What one exchange shares with its attempts: whether the client went away or the
- * route's request timeout (HTTPRouteTimeouts.request, bounding the whole exchange)
- * expired, and how to stop what is in flight.
- */
-class ExchangeControl {
-  clientGone = false;
-  timedOut = false;
-  cancelCurrent: ((reason: 'timeout' | 'client-gone') => void) | undefined;
-  private readonly timer: NodeJS.Timeout | undefined;
-
-  constructor(sink: ResponseSink, timeouts: HttpTimeouts | undefined) {
-    sink.onClientGone(() => {
-      this.clientGone = true;
-      this.cancelCurrent?.('client-gone');
-    });
-    const requestMs = timeouts?.requestMs ?? 0;
-    if (requestMs > 0) {
-      this.timer = setTimeout(() => {
-        this.timedOut = true;
-        this.cancelCurrent?.('timeout');
-      }, requestMs);
-    }
-  }
-
-  readonly onCancel = (cancel: (reason: 'timeout' | 'client-gone') => void): void => {
-    this.cancelCurrent = cancel;
-  };
-
-  stop(): void {
-    if (this.timer) clearTimeout(this.timer);
-  }
-}
-
 /** Copies are never cancelled: each ends with its answer or its own timeout. */
 const ignoreCancel = (): void => {};
 
@@ -534,6 +500,11 @@ export class HttpForwarder {
     return headers;
   }
 
+  /**
+   * Sends the request to the backend and relays its answer. With a retry run (a rule's
+   * retry policy, http-retry.ts), the attempts repeat while it says so; without one the
+   * outer loop runs once.
+   */
   private async forward(
     request: DownstreamRequest,
     upstreams: HttpUpstream[],
@@ -541,51 +512,68 @@ export class HttpForwarder {
     upstreamRequest: UpstreamRequest,
     timeouts: HttpTimeouts | undefined,
     grpc: boolean,
+    retry?: RetryRun,
   ): Promise<void> {
-    const control = new ExchangeControl(request.sink, timeouts);
+    const listenerName = request.connection.listener.name;
+    const sink = retry ? retry.sink : request.sink;
+    let cancelCurrent: ((reason: 'timeout' | 'client-gone') => void) | undefined;
+    let clientGone = false;
+    let timedOut = false;
+    sink.onClientGone(() => {
+      clientGone = true;
+      cancelCurrent?.('client-gone');
+    });
+    // HTTPRouteTimeouts: `request` bounds the whole exchange, `backendRequest` each attempt.
+    const requestMs = timeouts?.requestMs ?? 0;
+    const overall = requestMs > 0 ? setTimeout(() => ((timedOut = true), cancelCurrent?.('timeout')), requestMs) : undefined;
     upstreamRequest.timeoutMs = timeouts?.backendRequestMs ?? 0;
-    let outcome: AttemptOutcome;
-    try {
-      outcome = await this.sendToEndpoints(request.connection.listener.name, upstreams, request.sink, upstreamRequest, control);
-    } finally {
-      control.stop();
-    }
-    if (control.timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
-    this.finish(request, outcome, choice, grpc);
-  }
-
-  /**
-   * One attempt at the backend, over its endpoints in turn. Bodies can be replayed only
-   * while nothing has read them: connect failures move on to the next endpoint. A
-   * bodiless idempotent request whose pooled connection the backend had just closed (the
-   * keep-alive race: reset before any answer) is sent once more.
-   */
-  private async sendToEndpoints(listenerName: string, upstreams: HttpUpstream[], sink: ResponseSink, upstreamRequest: UpstreamRequest, control: ExchangeControl): Promise<AttemptOutcome> {
+    // Bodies can be replayed only while nothing has read them: connect failures move on to
+    // the next endpoint. A bodiless idempotent request whose pooled connection the backend
+    // had just closed (the keep-alive race: reset before any answer) is sent once more.
     let outcome: AttemptOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
     let resendAllowed = upstreamRequest.body === null && IDEMPOTENT_METHODS.has(upstreamRequest.method);
     let sessionRetried = false;
-    for (let i = 0; i < upstreams.length && !control.clientGone && !control.timedOut; i++) {
-      const upstream = upstreams[i]!;
-      outcome = upstream.protocol === 'HTTP/2' ? await sendHttp2(upstream, sink, upstreamRequest, control.onCancel) : await sendHttp1(upstream, sink, upstreamRequest, control.onCancel);
-      control.cancelCurrent = undefined;
-      if (outcome.kind === 'failed' && resendAllowed && !sink.headersSent && KEEP_ALIVE_RACE_CODES.has(outcome.code) && !control.clientGone && !control.timedOut) {
-        resendAllowed = false;
-        this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
-        i--; // the same endpoint: a fresh connection will be used
-        continue;
+    const onCancel = (cancel: (reason: 'timeout' | 'client-gone') => void): void => {
+      cancelCurrent = cancel;
+    };
+    try {
+      for (;;) {
+        for (let i = 0; i < upstreams.length && !clientGone && !timedOut; i++) {
+          const upstream = upstreams[i]!;
+          outcome = upstream.protocol === 'HTTP/2' ? await sendHttp2(upstream, sink, upstreamRequest, onCancel) : await sendHttp1(upstream, sink, upstreamRequest, onCancel);
+          cancelCurrent = undefined;
+          if (outcome.kind === 'failed' && resendAllowed && !sink.headersSent && KEEP_ALIVE_RACE_CODES.has(outcome.code) && !clientGone && !timedOut) {
+            resendAllowed = false;
+            this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
+            i--; // the same endpoint: a fresh connection will be used
+            continue;
+          }
+          // An HTTP/2 session that went away (GOAWAY) under a request it never processed: the
+          // endpoint is fine, only that session is done; send once more on a fresh session.
+          if (outcome.kind === 'not-sent' && upstream.protocol === 'HTTP/2' && H2_RETRY_SAME_ENDPOINT.has(outcome.code) && !sessionRetried && !clientGone && !timedOut) {
+            sessionRetried = true;
+            this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
+            i--;
+            continue;
+          }
+          if (outcome.kind !== 'not-sent') break;
+          this.deps.metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
+        }
+        if (retry === undefined || clientGone || timedOut || !retry.worthAnother(outcome)) break;
+        this.deps.metrics.upstreamFailures.inc([listenerName, retry.sink.discarded ? 'retried-status' : `retried-${outcome.kind}`]);
+        await retry.backoff((interrupt) => (cancelCurrent = interrupt));
+        cancelCurrent = undefined;
+        if (clientGone || timedOut) break;
+        upstreams = choice.upstreams.attempts(this.deps.options.upstreamMaxAttempts);
+        upstreamRequest.body = retry.nextAttempt();
       }
-      // An HTTP/2 session that went away (GOAWAY) under a request it never processed: the
-      // endpoint is fine, only that session is done; send once more on a fresh session.
-      if (outcome.kind === 'not-sent' && upstream.protocol === 'HTTP/2' && H2_RETRY_SAME_ENDPOINT.has(outcome.code) && !sessionRetried && !control.clientGone && !control.timedOut) {
-        sessionRetried = true;
-        this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
-        i--;
-        continue;
-      }
-      if (outcome.kind !== 'not-sent') break;
-      this.deps.metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
+    } finally {
+      if (overall) clearTimeout(overall);
     }
-    return outcome;
+    // A retry's dropped answer, when the client or the request timeout cut the retries short.
+    if (retry?.sink.discarded) outcome = clientGone ? { kind: 'client-gone' } : { kind: 'timeout' };
+    else if (timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
+    this.finish(request, outcome, choice, grpc);
   }
 
   /**
@@ -607,9 +595,9 @@ export class HttpForwarder {
       return this.finish(request, { kind: 'client-gone' }, choice, false); // the body broke off
     }
     if (mirroring) this.sendMirrors(request.connection.listener.name, mirroring.mirrors, { ...upstreamRequest, headers: mirroring.headers }, body, rule.timeouts);
-    if (rule.retry) return this.forwardWithRetries(request, choice, upstreams, upstreamRequest, rule.timeouts, rule.retry, body);
+    const retry = rule.retry ? new RetryRun(request.sink, rule.retry, body) : undefined;
     upstreamRequest.body = body === undefined ? null : body.kind === 'whole' ? bodyStream(body.bytes) : body.stream;
-    return this.forward(request, upstreams, choice, upstreamRequest, rule.timeouts, false);
+    return this.forward(request, upstreams, choice, upstreamRequest, rule.timeouts, false, retry);
   }
 
   /** Fire and forget: a copy of the request to each mirror whose share it falls in; answers dropped, failures only counted. */
@@ -636,49 +624,6 @@ export class HttpForwarder {
         if (outcome.kind !== 'completed') metrics.upstreamFailures.inc([listenerName, `mirror-${outcome.kind}`]);
       });
     }
-  }
-
-  /**
-   * A rule with a retry policy (HTTPRouteRetry): the attempts of `sendToEndpoints`, again
-   * after a backoff while the answer's status is one of the policy's codes (that answer
-   * is dropped unseen), the connection failed or was reset before an answer, or the
-   * backendRequest timeout expired; never past the request timeout, which bounds them all.
-   */
-  private async forwardWithRetries(
-    request: DownstreamRequest,
-    choice: Extract<HttpBackendChoice, { kind: 'resolved' }>,
-    firstUpstreams: HttpUpstream[],
-    upstreamRequest: UpstreamRequest,
-    timeouts: HttpTimeouts | undefined,
-    policy: HttpRetryPolicy,
-    body: HeldBody | undefined,
-  ): Promise<void> {
-    const listenerName = request.connection.listener.name;
-    const control = new ExchangeControl(request.sink, timeouts);
-    upstreamRequest.timeoutMs = timeouts?.backendRequestMs ?? 0;
-    const sink = new RetryingSink(request.sink, retryCodes(policy));
-    let outcome: AttemptOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
-    try {
-      let upstreams = firstUpstreams;
-      for (let retry = 0; ; retry++) {
-        const anotherMayFollow = retry < policy.attempts && body?.kind !== 'streamed';
-        sink.beginAttempt(anotherMayFollow);
-        upstreamRequest.body = body === undefined ? null : body.kind === 'whole' ? bodyStream(body.bytes) : body.stream;
-        outcome = await this.sendToEndpoints(listenerName, upstreams, sink, upstreamRequest, control);
-        if (!anotherMayFollow || control.clientGone || control.timedOut || !worthRetrying(outcome, sink)) break;
-        this.deps.metrics.upstreamFailures.inc([listenerName, sink.discarded ? 'retried-status' : `retried-${outcome.kind}`]);
-        await interruptibleDelay(backoffMs(policy, retry), (interrupt) => (control.cancelCurrent = interrupt));
-        control.cancelCurrent = undefined;
-        if (control.clientGone || control.timedOut) break;
-        upstreams = choice.upstreams.attempts(this.deps.options.upstreamMaxAttempts);
-      }
-    } finally {
-      control.stop();
-    }
-    // The last answer was dropped for a retry that the client or the request timeout cut short.
-    if (sink.discarded) outcome = control.clientGone ? { kind: 'client-gone' } : { kind: 'timeout' };
-    else if (control.timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
-    this.finish(request, outcome, choice, false);
   }
 
   /** An Upgrade (WebSocket) request: see http-upgrade.ts. Connect failures move on to the next endpoint. */

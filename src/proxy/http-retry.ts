@@ -1,8 +1,8 @@
 // The pieces of HTTPRouteRetry (GEP-1731) that do not depend on how a request is sent:
 // a response sink that discards an answer whose status is to be retried, the request
-// body held so it can be sent again, and the wait between attempts. The forwarder's
-// retry loop (HttpForwarder.forwardWithRetries) puts them together; rules without a
-// retry policy never reach any of this.
+// body held so it can be sent again, the wait between attempts, and a RetryRun that
+// holds them for one request. The forwarder's loop (HttpForwarder.forward) asks the run
+// whether to go again; rules without a retry policy have no run and never reach this.
 import { Readable } from 'node:stream';
 import type { HttpRetryPolicy } from '../ir/types.js';
 import type { HeaderMap } from './http-filters.js';
@@ -151,5 +151,44 @@ export function worthRetrying(outcome: AttemptOutcome, sink: RetryingSink): bool
       return true;
     case 'client-gone':
       return false;
+  }
+}
+
+/**
+ * One request's retries under a policy: the sink that drops retriable answers, the held
+ * body for each attempt, how many retries are left, and the wait before the next one.
+ */
+export class RetryRun {
+  readonly sink: RetryingSink;
+  private retries = 0;
+
+  constructor(
+    client: ResponseSink,
+    private readonly policy: HttpRetryPolicy,
+    private readonly held: HeldBody | undefined,
+  ) {
+    this.sink = new RetryingSink(client, retryCodes(policy));
+    this.sink.beginAttempt(this.anotherMayFollow());
+  }
+
+  /** Whether the attempt that ended with `outcome` is to be followed by another. */
+  worthAnother(outcome: AttemptOutcome): boolean {
+    return this.anotherMayFollow() && worthRetrying(outcome, this.sink);
+  }
+
+  /** The wait before the next attempt; `onInterruptible` gets the way to cut it short. */
+  backoff(onInterruptible: (interrupt: () => void) => void): Promise<void> {
+    return interruptibleDelay(backoffMs(this.policy, this.retries), onInterruptible);
+  }
+
+  /** Starts the next attempt; its request body. */
+  nextAttempt(): Readable | null {
+    this.retries++;
+    this.sink.beginAttempt(this.anotherMayFollow());
+    return this.held === undefined ? null : this.held.kind === 'whole' ? bodyStream(this.held.bytes) : this.held.stream;
+  }
+
+  private anotherMayFollow(): boolean {
+    return this.retries < this.policy.attempts && this.held?.kind !== 'streamed';
   }
 }

@@ -67,6 +67,7 @@ describe('proxy: retries (HTTPRouteRetry)', function () {
               retrying('/backoff', { codes: [503], attempts: 2, backoffMs: 200 }),
               retrying('/timeouts', { codes: [], attempts: 1, backoffMs: 10 }, { requestMs: 5_000, backendRequestMs: 300 }),
               retrying('/tight', { codes: [], attempts: 5, backoffMs: 10 }, { requestMs: 1_000, backendRequestMs: 200 }),
+              retrying('/long-backoff', { codes: [500], attempts: 5, backoffMs: 300 }, { requestMs: 500 }),
               rule({ matches: [{ path: { type: 'PathPrefix', value: '/no-retry' } }], backends: [httpBackend('flaky', [{ address, port: backend.port }])] }),
             ]),
           ],
@@ -144,6 +145,12 @@ describe('proxy: retries (HTTPRouteRetry)', function () {
     const answer = await send('/tight', 'fail=100&mode=slow');
     expect(answer.status).to.equal(504);
     expect(answer.attempts.length, 'attempts of 200 ms within 1 s: fewer than the 6 the policy allows').to.be.within(2, 5);
+  });
+
+  it('a request timeout during the backoff answers 504 at once: the dropped answer is not waited for again', async () => {
+    const answer = await send('/long-backoff', 'fail=100');
+    expect(answer.status).to.equal(504);
+    expect(answer.attempts, 'attempts before the request timeout cut a wait short').to.have.length.within(1, 2);
   });
 
   it('retries wait at least the backoff, doubling', async () => {
