@@ -246,6 +246,8 @@ function setEchoedResponseHeaders(req: EchoRequest, res: EchoResponse): void {
 }
 
 async function echoAsJson(req: EchoRequest, res: EchoResponse, settings: HttpEchoSettings): Promise<void> {
+  // Upstream's line, on stdout: the conformance suite's mirror tests look for it in the Pod's log.
+  if (settings.format === 'json') process.stdout.write(`Echoing back request made to ${req.url ?? ''} to client (${remoteAddress(req.socket)})\n`);
   const delay = requestTarget(req).params.get('delay');
   if (delay) {
     try {
@@ -260,6 +262,12 @@ async function echoAsJson(req: EchoRequest, res: EchoResponse, settings: HttpEch
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.end(body);
+}
+
+/** Go's RemoteAddr: `host:port`, IPv6 in brackets. */
+function remoteAddress(socket: Socket | null | undefined): string {
+  const address = socket?.remoteAddress ?? '';
+  return `${address.includes(':') ? `[${address}]` : address}:${socket?.remotePort ?? 0}`;
 }
 
 function answerError(res: EchoResponse, status: number, err: Error): void {

@@ -46,6 +46,12 @@ export const IrProblemCode = {
   INVALID_WEIGHT: 'INVALID_WEIGHT',
   INVALID_STATUS_CODE: 'INVALID_STATUS_CODE',
   INVALID_TIMEOUT: 'INVALID_TIMEOUT',
+  /** A CORS filter field outside HTTPCORSFilter's rules (origin syntax, `*` beside other entries). */
+  INVALID_CORS: 'INVALID_CORS',
+  /** A retry policy with attempts or backoff out of range. */
+  INVALID_RETRY: 'INVALID_RETRY',
+  /** A mirror share whose numerator exceeds its denominator, or whose denominator is 0. */
+  INVALID_MIRROR_SHARE: 'INVALID_MIRROR_SHARE',
   INVALID_TIMESTAMP: 'INVALID_TIMESTAMP',
   INVALID_ALPN: 'INVALID_ALPN',
   INVALID_SUBJECT_ALT_NAME: 'INVALID_SUBJECT_ALT_NAME',

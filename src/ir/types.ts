@@ -229,6 +229,8 @@ export interface HttpRouteRule {
    */
   invalidBackendResponse?: DirectResponse;
   timeouts?: HttpTimeouts;
+  /** HTTPRouteRule.retry: when and how often a failed backend request is sent again. Absent: never (beyond connect failures). */
+  retry?: HttpRetryPolicy;
 }
 
 /** All present conditions must hold (AND). */
@@ -323,7 +325,47 @@ export type PathModifier =
   | { type: 'ReplaceFullPath'; replaceFullPath: string }
   | { type: 'ReplacePrefixMatch'; replacePrefixMatch: string };
 
-export type HttpFilter = RequestHeaderModifierFilter | ResponseHeaderModifierFilter | RequestRedirectFilter | UrlRewriteFilter;
+/**
+ * Gateway API HTTPCORSFilter (extended: HTTPRouteCORS): the proxy answers CORS preflight
+ * requests itself (OPTIONS with Origin and Access-Control-Request-Method) and adds the
+ * CORS response headers to the answers of allowed origins (Fetch standard §3.2).
+ */
+export interface CorsFilter {
+  type: 'CORS';
+  /**
+   * `*` alone (any origin), or origins `scheme://host[:port]` (scheme `http` or
+   * `https`, lower case) whose host may be `*` or start with `*.` (one or more labels).
+   * Without a port the scheme's default port (80, 443) is meant. Empty: no origin.
+   */
+  allowOrigins: string[];
+  /** Sends `Access-Control-Allow-Credentials: true`; with it, no `*` is ever sent back. */
+  allowCredentials: boolean;
+  /** HTTP methods, or `['*']` for any. */
+  allowMethods: string[];
+  /** Request header names, or `['*']` for any. */
+  allowHeaders: string[];
+  /** Response header names exposed to scripts, or `['*']`. */
+  exposeHeaders: string[];
+  /** `Access-Control-Max-Age` of preflight answers, in seconds (API default 5). */
+  maxAgeSeconds: number;
+}
+
+/**
+ * Gateway API HTTPRequestMirrorFilter (extended: HTTPRouteRequestMirror, …MultipleMirrors,
+ * …PercentageMirror): a copy of each request (or of a share of them) goes to `backend`,
+ * with the rule's request header edits applied; its answer is read and dropped, and it
+ * never delays or changes the client's answer. A rule may carry several. A request body
+ * is mirrored only when small enough for the proxy to hold.
+ */
+export interface RequestMirrorFilter {
+  type: 'RequestMirror';
+  /** An InvalidBackend (missing Service, refused reference …) gets no copies. */
+  backend: HttpBackend | InvalidBackend;
+  /** The share of requests mirrored: `percent` as n/100, or `fraction`. Absent: every request. */
+  share?: { numerator: number; denominator: number };
+}
+
+export type HttpFilter = RequestHeaderModifierFilter | ResponseHeaderModifierFilter | RequestRedirectFilter | UrlRewriteFilter | CorsFilter | RequestMirrorFilter;
 
 export type HttpFilterType = HttpFilter['type'];
 
@@ -338,6 +380,23 @@ export interface DirectResponse {
 export interface HttpTimeouts {
   requestMs?: number;
   backendRequestMs?: number;
+}
+
+/**
+ * Gateway API HTTPRouteRetry (GEP-1731), resolved. A request is sent again, after at
+ * least `backoffMs` (doubling per retry, up to ten times that), when its answer's status
+ * is one of `codes`, when the connection to the backend failed or was reset before an
+ * answer, or when the rule's backendRequest timeout expired; at most `attempts` times,
+ * and never past the rule's request timeout. A request body is replayed only when it is
+ * small enough to be held (the proxy's limit); a larger one is sent once.
+ */
+export interface HttpRetryPolicy {
+  /** HTTP statuses 400–599 that make the proxy try again. */
+  codes: number[];
+  /** Retries after the first attempt, 1 or more. */
+  attempts: number;
+  /** Minimum wait before a retry, in milliseconds. */
+  backoffMs: number;
 }
 
 /** One ready endpoint of a backend (from EndpointSlices). */

@@ -695,7 +695,9 @@ function checkRouteSource(c: Checker, value: unknown, path: string, kinds: reado
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const;
 const PATH_MATCH_TYPES = ['Exact', 'PathPrefix', 'RegularExpression'] as const;
 const VALUE_MATCH_TYPES = ['Exact', 'RegularExpression'] as const;
-const HTTP_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite'] as const;
+const HTTP_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestRedirect', 'URLRewrite', 'CORS', 'RequestMirror'] as const;
+/** Filter types a rule may carry more than once (HTTPRouteRule.filters docs: RequestMirror may repeat). */
+const REPEATABLE_FILTER_TYPES: ReadonlySet<string> = new Set(['RequestMirror']);
 const GRPC_FILTER_TYPES = ['RequestHeaderModifier', 'ResponseHeaderModifier'] as const;
 const BACKEND_FILTER_TYPES = GRPC_FILTER_TYPES;
 const REDIRECT_STATUS_CODES = [301, 302, 303, 307, 308];
@@ -706,7 +708,7 @@ interface RuleFacts {
 }
 
 function checkHttpRule(c: Checker, value: unknown, path: string): void {
-  const rule = c.object(value, path, { required: ['matches', 'filters', 'backends'], optional: ['name', 'invalidBackendResponse', 'timeouts'] });
+  const rule = c.object(value, path, { required: ['matches', 'filters', 'backends'], optional: ['name', 'invalidBackendResponse', 'timeouts', 'retry'] });
   if (!rule) return;
   if (rule.name !== undefined) c.nonEmptyString(rule.name, pointer(path, 'name'));
   const matches = c.array(rule.matches, pointer(path, 'matches')) ?? [];
@@ -730,6 +732,7 @@ function checkHttpRule(c: Checker, value: unknown, path: string): void {
     c.report(IrProblemCode.MISSING_ACTION, path, 'the rule has no backend with a weight above 0, no RequestRedirect filter and no invalidBackendResponse: the proxy would not know how to answer (Gateway API says 500: set invalidBackendResponse)');
   }
   if (rule.timeouts !== undefined) checkTimeouts(c, rule.timeouts, pointer(path, 'timeouts'));
+  if (rule.retry !== undefined) checkRetry(c, rule.retry, pointer(path, 'retry'));
 }
 
 /** Returns the path match type, for the ReplacePrefixMatch rule. */
@@ -826,8 +829,8 @@ function checkFilters(c: Checker, value: unknown, path: string, allowed: readonl
     const tagged = c.tag(item, itemPath, 'type', allowed);
     if (!tagged?.tag) return;
     const earlier = seen.get(tagged.tag);
-    if (earlier !== undefined) c.report(IrProblemCode.INCOMPATIBLE_FILTERS, itemPath, `${tagged.tag} appears twice in the rule (first at ${earlier})`);
-    else seen.set(tagged.tag, itemPath);
+    if (earlier !== undefined && !REPEATABLE_FILTER_TYPES.has(tagged.tag)) c.report(IrProblemCode.INCOMPATIBLE_FILTERS, itemPath, `${tagged.tag} appears twice in the rule (first at ${earlier})`);
+    else if (earlier === undefined) seen.set(tagged.tag, itemPath);
     checkFilter(c, tagged.object, tagged.tag, itemPath, rule);
   });
   if (seen.has('RequestRedirect') && seen.has('URLRewrite')) {
@@ -862,7 +865,67 @@ function checkFilter(c: Checker, filter: JsonObject, type: string, path: string,
       if (rewrite.path !== undefined) checkPathModifier(c, rewrite.path, pointer(path, 'path'), rule);
       return;
     }
+    case 'CORS':
+      checkCors(c, filter, path);
+      return;
+    case 'RequestMirror': {
+      const mirror = c.object(filter, path, { required: ['type', 'backend'], optional: ['share'] });
+      if (!mirror) return;
+      checkBackend(c, mirror.backend, pointer(path, 'backend'), HTTP_BACKENDS);
+      if (mirror.share !== undefined) checkShare(c, mirror.share, pointer(path, 'share'));
+      return;
+    }
   }
+}
+
+/**
+ * CORSOrigin validation: `*` alone, or `http(s)://host[:port]` where host is `*`, or
+ * RFC 1123 labels optionally after a leading `*.` (lower case here: origins compare
+ * case-insensitively, the translator lower-cases them).
+ */
+const CORS_ORIGIN = /^(?:\*|https?:\/\/(?:\*|(?:\*\.)?(?:[a-z0-9-]+\.)*[a-z0-9-]+)(?::\d{1,5})?)$/;
+
+function checkCors(c: Checker, value: unknown, path: string): void {
+  const cors = c.object(value, path, { required: ['type', 'allowOrigins', 'allowCredentials', 'allowMethods', 'allowHeaders', 'exposeHeaders', 'maxAgeSeconds'] });
+  if (!cors) return;
+  const origins = c.stringArray(cors.allowOrigins, pointer(path, 'allowOrigins'));
+  origins.forEach((origin, index) => {
+    if (!CORS_ORIGIN.test(origin)) c.report(IrProblemCode.INVALID_CORS, pointer(pointer(path, 'allowOrigins'), index), `${shown(origin)} is not a CORS origin: "*", or http(s)://host[:port] in lower case, the host optionally "*" or starting with "*."`);
+  });
+  if (typeof cors.allowCredentials !== 'boolean') c.report(IrProblemCode.TYPE_MISMATCH, pointer(path, 'allowCredentials'), `expected a boolean, found ${describeType(cors.allowCredentials)}`);
+  const methods = c.stringArray(cors.allowMethods, pointer(path, 'allowMethods'));
+  methods.forEach((method, index) => c.enumValue(method, pointer(pointer(path, 'allowMethods'), index), [...HTTP_METHODS, '*'] as const));
+  const headerNames = (field: 'allowHeaders' | 'exposeHeaders'): string[] => {
+    const names = c.stringArray(cors[field], pointer(path, field));
+    names.forEach((name, index) => {
+      if (name !== '*') checkHeaderName(c, name, pointer(pointer(path, field), index));
+    });
+    return names;
+  };
+  const allowHeaders = headerNames('allowHeaders');
+  headerNames('exposeHeaders');
+  for (const [field, list] of [['allowOrigins', origins], ['allowMethods', methods], ['allowHeaders', allowHeaders]] as const) {
+    if (list.includes('*') && list.length > 1) c.report(IrProblemCode.INVALID_CORS, pointer(path, field), `"*" must be the only entry of ${field} (HTTPCORSFilter validation)`);
+  }
+  c.integer(cors.maxAgeSeconds, pointer(path, 'maxAgeSeconds'), 1, 2_147_483_647, IrProblemCode.INVALID_CORS, 'maxAgeSeconds');
+}
+
+/** HTTPRequestMirrorFilter percent / fraction: numerator ≤ denominator, denominator ≥ 1. */
+function checkShare(c: Checker, value: unknown, path: string): void {
+  const share = c.object(value, path, { required: ['numerator', 'denominator'] });
+  if (!share) return;
+  const denominator = c.integer(share.denominator, pointer(path, 'denominator'), 1, 1_000_000, IrProblemCode.INVALID_MIRROR_SHARE, 'a denominator');
+  c.integer(share.numerator, pointer(path, 'numerator'), 0, denominator ?? 1_000_000, IrProblemCode.INVALID_MIRROR_SHARE, 'a numerator (at most the denominator)');
+}
+
+function checkRetry(c: Checker, value: unknown, path: string): void {
+  const retry = c.object(value, path, { required: ['codes', 'attempts', 'backoffMs'] });
+  if (!retry) return;
+  (c.array(retry.codes, pointer(path, 'codes')) ?? []).forEach((code, index) => {
+    c.integer(code, pointer(pointer(path, 'codes'), index), 400, 599, IrProblemCode.INVALID_STATUS_CODE, 'a retry status');
+  });
+  c.integer(retry.attempts, pointer(path, 'attempts'), 1, 1_000, IrProblemCode.INVALID_RETRY, 'attempts');
+  c.integer(retry.backoffMs, pointer(path, 'backoffMs'), 0, 86_400_000, IrProblemCode.INVALID_RETRY, 'backoffMs');
 }
 
 function checkHeaderModifier(c: Checker, value: unknown, path: string): void {

@@ -28,6 +28,7 @@ import type {
 } from '../ir/types.js';
 import { PortcullisError, errorMessage } from '../lib/errors.js';
 import { buildTlsDispatch, type TlsDispatch } from './certificate-selection.js';
+import { compileCors, type CorsPolicy } from './cors.js';
 import { compileHeaderModifier, type HeaderEdits } from './http-filters.js';
 import { RoundRobin, SmoothWeightedRoundRobin } from './load-balancing.js';
 import type { ProxyOptions } from './proxy-options.js';
@@ -122,6 +123,15 @@ export interface HttpRulePlan {
   readonly responseHeaders?: HeaderEdits;
   readonly redirect?: RequestRedirectFilter;
   readonly rewrite?: UrlRewriteFilter;
+  readonly cors?: CorsPolicy;
+  /** RequestMirror filters, in order: where copies of requests go. */
+  readonly mirrors?: readonly MirrorPlan[];
+}
+
+/** One RequestMirror filter: its backend (one choice, maybe invalid) and the share of requests copied. */
+export interface MirrorPlan {
+  readonly backends: SmoothWeightedRoundRobin<HttpBackendChoice>;
+  readonly share?: { readonly numerator: number; readonly denominator: number };
 }
 
 export interface GrpcRulePlan {
@@ -383,6 +393,8 @@ function compileListener(
         else if (filter.type === 'ResponseHeaderModifier') plan.responseHeaders = compileHeaderModifier(filter);
         else if (filter.type === 'RequestRedirect') plan.redirect = filter;
         else if (filter.type === 'URLRewrite') plan.rewrite = filter;
+        else if (filter.type === 'CORS') plan.cors = compileCors(filter);
+        else if (filter.type === 'RequestMirror') plan.mirrors = [...(plan.mirrors ?? []), { backends: choices([filter.backend]), ...(filter.share ? { share: filter.share } : {}) }];
       }
       httpPlans.set(rule, plan);
     }

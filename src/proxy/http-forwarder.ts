@@ -17,7 +17,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { GrpcRouteRule, HttpRouteRule, HttpTimeouts } from '../ir/types.js';
 import type { Logger } from '../lib/log.js';
-import type { HttpBackendChoice, RuntimeListener } from './config-state.js';
+import type { HttpBackendChoice, MirrorPlan, RuntimeListener } from './config-state.js';
 import {
   applyHeaderEdits,
   connectionNominatedHeaders,
@@ -28,7 +28,10 @@ import {
   type HeaderEdits,
   type HeaderMap,
 } from './http-filters.js';
+import { corsVerdict } from './cors.js';
 import { setForwardedHeaders } from './forwarded-headers.js';
+import { DISCARDING_SINK, MIRROR_TIMEOUT_MS, mirrorChosen } from './http-mirror.js';
+import { bodyStream, HELD_BODY_LIMIT_BYTES, holdBody, RetryRun, type HeldBody } from './http-retry.js';
 import { hostnameOfAuthority } from './hostname-match.js';
 import { normalizePath } from './path-normalization.js';
 import { sendUpgrade, type UpgradeOutcome, type UpgradeRequest } from './http-upgrade.js';
@@ -94,7 +97,7 @@ export interface DownstreamRequest {
 // Upstream exchange
 
 /** How one attempt on one endpoint ended. */
-type AttemptOutcome =
+export type AttemptOutcome =
   | { kind: 'completed' }
   /** Nothing reached the backend (connect refused, no session): another endpoint may be tried. */
   | { kind: 'not-sent'; code: string }
@@ -354,6 +357,9 @@ const H2_RETRY_SAME_ENDPOINT: ReadonlySet<string> = new Set(['REFUSED_STREAM', S
 /** A pooled connection closed under a request before any answer (undici's "other side closed", resets). */
 const KEEP_ALIVE_RACE_CODES: ReadonlySet<string> = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
+/** Copies are never cancelled: each ends with its answer or its own timeout. */
+const ignoreCancel = (): void => {};
+
 export interface ForwarderDependencies {
   options: ProxyOptions;
   metrics: ProxyMetrics;
@@ -402,6 +408,12 @@ export class HttpForwarder {
     const plan = listener.httpPlan(matched.rule);
     if (!plan) return this.respondJson(request, 500, { message: 'internal error: the matched rule has no plan' });
     const rule: HttpRouteRule = matched.rule;
+    let corsHeaders: HeaderEdits | undefined;
+    if (plan.cors) {
+      const verdict = corsVerdict(plan.cors, request.method, request.headers);
+      if (verdict.kind === 'preflight') return this.respondDirect(request, verdict.status, verdict.headers);
+      if (verdict.kind === 'actual') corsHeaders = verdict.responseHeaders;
+    }
     if (rule.invalidBackendResponse) {
       return this.respondJson(request, rule.invalidBackendResponse.status, { message: 'the route has no valid backend' }, plan.responseHeaders);
     }
@@ -413,6 +425,7 @@ export class HttpForwarder {
       );
       const headers: HeaderMap = { location, 'content-length': '0' };
       if (plan.responseHeaders) applyHeaderEdits(headers, plan.responseHeaders);
+      if (corsHeaders) applyHeaderEdits(headers, corsHeaders);
       return this.respondDirect(request, plan.redirect.statusCode, headers);
     }
     const choice = plan.backends.next();
@@ -424,6 +437,8 @@ export class HttpForwarder {
 
     const headers = this.upstreamHeaders(request);
     if (plan.requestHeaders) applyHeaderEdits(headers, plan.requestHeaders);
+    // Copies get the rule's header edits, not those of the backendRef the request went to.
+    const mirroring = plan.mirrors ? { mirrors: plan.mirrors, headers: { ...headers } } : undefined;
     if (choice.requestHeaders) applyHeaderEdits(headers, choice.requestHeaders);
     let upstreamPath = path;
     let authority = request.authority;
@@ -438,10 +453,11 @@ export class HttpForwarder {
       headers,
       body: request.body,
       timeoutMs: 0,
-      responseHeaders: responseEdits(plan, choice),
+      responseHeaders: corsHeaders ? [...responseEdits(plan, choice), corsHeaders] : responseEdits(plan, choice),
       wantsTrailers: false,
     };
     if (request.upgrade) return void this.forwardUpgrade(request, request.upgrade, attempts, choice, upstreamRequest);
+    if (rule.retry || mirroring) return void this.forwardHoldingBody(request, rule, choice, attempts, upstreamRequest, mirroring);
     void this.forward(request, attempts, choice, upstreamRequest, rule.timeouts, false);
   }
 
@@ -484,6 +500,11 @@ export class HttpForwarder {
     return headers;
   }
 
+  /**
+   * Sends the request to the backend and relays its answer. With a retry run (a rule's
+   * retry policy, http-retry.ts), the attempts repeat while it says so; without one the
+   * outer loop runs once.
+   */
   private async forward(
     request: DownstreamRequest,
     upstreams: HttpUpstream[],
@@ -491,9 +512,10 @@ export class HttpForwarder {
     upstreamRequest: UpstreamRequest,
     timeouts: HttpTimeouts | undefined,
     grpc: boolean,
+    retry?: RetryRun,
   ): Promise<void> {
     const listenerName = request.connection.listener.name;
-    const { sink } = request;
+    const sink = retry ? retry.sink : request.sink;
     let cancelCurrent: ((reason: 'timeout' | 'client-gone') => void) | undefined;
     let clientGone = false;
     let timedOut = false;
@@ -515,32 +537,93 @@ export class HttpForwarder {
       cancelCurrent = cancel;
     };
     try {
-      for (let i = 0; i < upstreams.length && !clientGone && !timedOut; i++) {
-        const upstream = upstreams[i]!;
-        outcome = upstream.protocol === 'HTTP/2' ? await sendHttp2(upstream, sink, upstreamRequest, onCancel) : await sendHttp1(upstream, sink, upstreamRequest, onCancel);
+      for (;;) {
+        for (let i = 0; i < upstreams.length && !clientGone && !timedOut; i++) {
+          const upstream = upstreams[i]!;
+          outcome = upstream.protocol === 'HTTP/2' ? await sendHttp2(upstream, sink, upstreamRequest, onCancel) : await sendHttp1(upstream, sink, upstreamRequest, onCancel);
+          cancelCurrent = undefined;
+          if (outcome.kind === 'failed' && resendAllowed && !sink.headersSent && KEEP_ALIVE_RACE_CODES.has(outcome.code) && !clientGone && !timedOut) {
+            resendAllowed = false;
+            this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
+            i--; // the same endpoint: a fresh connection will be used
+            continue;
+          }
+          // An HTTP/2 session that went away (GOAWAY) under a request it never processed: the
+          // endpoint is fine, only that session is done; send once more on a fresh session.
+          if (outcome.kind === 'not-sent' && upstream.protocol === 'HTTP/2' && H2_RETRY_SAME_ENDPOINT.has(outcome.code) && !sessionRetried && !clientGone && !timedOut) {
+            sessionRetried = true;
+            this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
+            i--;
+            continue;
+          }
+          if (outcome.kind !== 'not-sent') break;
+          this.deps.metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
+        }
+        if (retry === undefined || clientGone || timedOut || !retry.worthAnother(outcome)) break;
+        this.deps.metrics.upstreamFailures.inc([listenerName, retry.sink.discarded ? 'retried-status' : `retried-${outcome.kind}`]);
+        await retry.backoff((interrupt) => (cancelCurrent = interrupt));
         cancelCurrent = undefined;
-        if (outcome.kind === 'failed' && resendAllowed && !sink.headersSent && KEEP_ALIVE_RACE_CODES.has(outcome.code) && !clientGone && !timedOut) {
-          resendAllowed = false;
-          this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
-          i--; // the same endpoint: a fresh connection will be used
-          continue;
-        }
-        // An HTTP/2 session that went away (GOAWAY) under a request it never processed: the
-        // endpoint is fine, only that session is done; send once more on a fresh session.
-        if (outcome.kind === 'not-sent' && upstream.protocol === 'HTTP/2' && H2_RETRY_SAME_ENDPOINT.has(outcome.code) && !sessionRetried && !clientGone && !timedOut) {
-          sessionRetried = true;
-          this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
-          i--;
-          continue;
-        }
-        if (outcome.kind !== 'not-sent') break;
-        this.deps.metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
+        if (clientGone || timedOut) break;
+        upstreams = choice.upstreams.attempts(this.deps.options.upstreamMaxAttempts);
+        upstreamRequest.body = retry.nextAttempt();
       }
     } finally {
       if (overall) clearTimeout(overall);
     }
-    if (timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
+    // A retry's dropped answer, when the client or the request timeout cut the retries short.
+    if (retry?.sink.discarded) outcome = clientGone ? { kind: 'client-gone' } : { kind: 'timeout' };
+    else if (timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
     this.finish(request, outcome, choice, grpc);
+  }
+
+  /**
+   * Rules that retry or mirror send a request more than once, so they hold its body first
+   * (up to HELD_BODY_LIMIT_BYTES; a larger one is streamed once: no retries, no copies).
+   */
+  private async forwardHoldingBody(
+    request: DownstreamRequest,
+    rule: HttpRouteRule,
+    choice: Extract<HttpBackendChoice, { kind: 'resolved' }>,
+    upstreams: HttpUpstream[],
+    upstreamRequest: UpstreamRequest,
+    mirroring: { mirrors: readonly MirrorPlan[]; headers: HeaderMap } | undefined,
+  ): Promise<void> {
+    let body: HeldBody | undefined;
+    try {
+      body = request.body ? await holdBody(request.body, HELD_BODY_LIMIT_BYTES) : undefined;
+    } catch {
+      return this.finish(request, { kind: 'client-gone' }, choice, false); // the body broke off
+    }
+    if (mirroring) this.sendMirrors(request.connection.listener.name, mirroring.mirrors, { ...upstreamRequest, headers: mirroring.headers }, body, rule.timeouts);
+    const retry = rule.retry ? new RetryRun(request.sink, rule.retry, body) : undefined;
+    upstreamRequest.body = body === undefined ? null : body.kind === 'whole' ? bodyStream(body.bytes) : body.stream;
+    return this.forward(request, upstreams, choice, upstreamRequest, rule.timeouts, false, retry);
+  }
+
+  /** Fire and forget: a copy of the request to each mirror whose share it falls in; answers dropped, failures only counted. */
+  private sendMirrors(listenerName: string, mirrors: readonly MirrorPlan[], original: UpstreamRequest, body: HeldBody | undefined, timeouts: HttpTimeouts | undefined): void {
+    const { metrics } = this.deps;
+    if (body?.kind === 'streamed') return void metrics.upstreamFailures.inc([listenerName, 'mirror-body-too-large']);
+    for (const mirror of mirrors) {
+      if (!mirrorChosen(mirror.share)) continue;
+      const choice = mirror.backends.next();
+      const upstream = choice?.kind === 'resolved' ? choice.upstreams.attempts(1)[0] : undefined;
+      if (!upstream) {
+        metrics.upstreamFailures.inc([listenerName, 'mirror-no-backend']);
+        continue;
+      }
+      const copy: UpstreamRequest = {
+        ...original,
+        headers: { ...original.headers },
+        body: body ? bodyStream(body.bytes) : null,
+        timeoutMs: timeouts?.backendRequestMs || MIRROR_TIMEOUT_MS,
+        responseHeaders: [],
+      };
+      const sent = upstream.protocol === 'HTTP/2' ? sendHttp2(upstream, DISCARDING_SINK, copy, ignoreCancel) : sendHttp1(upstream, DISCARDING_SINK, copy, ignoreCancel);
+      void sent.then((outcome) => {
+        if (outcome.kind !== 'completed') metrics.upstreamFailures.inc([listenerName, `mirror-${outcome.kind}`]);
+      });
+    }
   }
 
   /** An Upgrade (WebSocket) request: see http-upgrade.ts. Connect failures move on to the next endpoint. */

@@ -2,12 +2,15 @@
 // agent running Pods as processes in their own network namespaces.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { ApiextensionsV1Api, CoreV1Api, DiscoveryV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { request } from 'undici';
 import { createCertificateAuthority, issueCertificate } from '../../src/lib/certs.js';
 import { applyObjects, isNotFound, parseManifests, waitFor } from '../../src/lib/kube.js';
 import { packageRoot } from '../../src/lib/paths.js';
+import { pkiFiles } from '../../src/cluster/local/pki.js';
 import type { StartedLocalCluster } from '../../src/cluster/local/provider.js';
 import { clusterStartTimeoutMs, sharedCluster, testHome } from '../support/shared-cluster.js';
 
@@ -109,6 +112,26 @@ describe('local provider: cluster and node agent', function () {
       expect(response.statusCode).to.equal(200);
       expect(body.trim()).to.equal(`Running on Pod ${pod.metadata!.name}.`);
     }
+  });
+
+  it('serves Pod logs to `kubectl logs` through the API server (the kubelet API), and to no other client', async function () {
+    this.timeout(30_000);
+    const [pod] = (await podsOf(core, 'app=echo')).filter((p) => p.status?.phase === 'Running');
+    expect(pod, 'a running echo Pod (from the test above)').to.not.equal(undefined);
+    const logs = spawnSync(cluster.binaries.path('kubectl'), ['--kubeconfig', cluster.kubeconfigPath, '-n', namespace, 'logs', pod!.metadata!.name!], { encoding: 'utf8' });
+    expect(logs.status, logs.stderr).to.equal(0);
+    expect(logs.stdout).to.include('echo backend listening');
+    // The admin's certificate is the cluster CA's too, but only the API server may read logs on the node.
+    const user = kc.getCurrentUser()!;
+    const direct = await new Promise<number | string>((resolve) => {
+      const req = httpsRequest(
+        { host: cluster.config.bridgeAddress, port: 10250, path: `/containerLogs/${namespace}/${pod!.metadata!.name}/echo`, ca: readFileSync(pkiFiles(cluster.paths.pki).caCert), cert: Buffer.from(user.certData!, 'base64'), key: Buffer.from(user.keyData!, 'base64') },
+        (res) => resolve(res.resume().statusCode ?? 0),
+      );
+      req.on('error', (err) => resolve(err.message));
+      req.end();
+    });
+    expect(direct).to.equal(403);
   });
 
   it('mounts a TLS Secret at its mountPath and serves the rotated certificate after the Secret changes', async function () {

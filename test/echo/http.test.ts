@@ -5,6 +5,7 @@ import { connect as connectTcp } from 'node:net';
 import { request, WebSocket } from 'undici';
 import { allAuto, killAllEchoes, startEcho, type RunningEcho } from './helpers.js';
 import type { HttpRequestAssertions } from '../../src/echo/http-echo.js';
+import { waitFor as waitUntil } from '../../src/lib/wait.js';
 
 /** The JSON answer, as the server declares it. */
 type EchoJson = HttpRequestAssertions;
@@ -121,6 +122,14 @@ describe('echo HTTP', function () {
       expect(body).to.include({ path: '/some/path', method: 'POST', namespace: 'tls-demo', ingress: 'gw', service: 'infra-backend-v1', pod: 'echo-7d9f8-abcde' });
       expect(body.headers['X-Forwarded-Proto']).to.deep.equal(['https']);
       expect(body.headers['Content-Length']).to.deep.equal(['1']);
+    });
+
+    it('says "Echoing back request made to <target> to client (<address>)" on stdout for each echoed request, as upstream does (the mirror tests read it in the Pod log)', async () => {
+      let stdout = '';
+      echo.child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      await (await request(`${base}/mirror-me?uuid=1`)).body.dump();
+      await waitUntil({ what: 'the echo line on stdout', timeoutMs: 5_000, intervalMs: 20 }, async () => (stdout.includes('/mirror-me') ? true : undefined));
+      expect(stdout).to.match(/^Echoing back request made to \/mirror-me\?uuid=1 to client \(127\.0\.0\.1:\d+\)$/m);
     });
 
     it('serves /health, /status/<code> and 400 for a bad status', async () => {

@@ -42,12 +42,24 @@ export function validConfig(pki: TestPki): ProxyConfig {
                 filters: [
                   { type: 'RequestHeaderModifier', set: [{ name: 'X-Gateway', value: 'portcullis' }], add: [{ name: 'X-Trace', value: 'a,b' }], remove: ['X-Internal'] },
                   { type: 'ResponseHeaderModifier', set: [{ name: 'Cache-Control', value: 'no-store' }] },
+                  {
+                    type: 'CORS',
+                    allowOrigins: ['https://www.foo.com', 'https://*.bar.com:8443', 'http://*'],
+                    allowCredentials: true,
+                    allowMethods: ['GET', 'PUT'],
+                    allowHeaders: ['x-header-1'],
+                    exposeHeaders: ['*'],
+                    maxAgeSeconds: 3600,
+                  },
+                  { type: 'RequestMirror', backend: { kind: 'Resolved', name: 'Service default/shadow port 80', weight: 1, protocol: 'HTTP/1.1', endpoints: [{ address: '10.244.0.9', port: 80 }] } },
+                  { type: 'RequestMirror', backend: { kind: 'Invalid', name: 'Service default/gone port 80', weight: 1, reason: 'Service default/gone not found' }, share: { numerator: 1, denominator: 3 } },
                 ],
                 backends: [
                   { kind: 'Resolved', name: 'Service default/echo port 1027', weight: 90, protocol: 'HTTP/1.1', endpoints: [{ address: '10.244.0.5', port: 1027 }, { address: 'fd00::5', port: 1027 }] },
                   { kind: 'Invalid', name: 'Service default/missing port 80', weight: 10, reason: 'Service default/missing not found' },
                 ],
                 timeouts: { requestMs: 10_000, backendRequestMs: 5_000 },
+                retry: { codes: [500, 503], attempts: 2, backoffMs: 100 },
               },
               {
                 matches: [{ path: { type: 'PathPrefix', value: '/old' } }],

@@ -133,6 +133,13 @@ const rows: ProblemRow[] = [
   { name: 'a gRPC status outside 1–16', mutate: (c) => poke(http(c).grpcRoutes[0]!.rules[1]!.invalidBackendResponse!, 'grpcStatus', 0), code: 'INVALID_STATUS_CODE', path: '/listeners/0/grpcRoutes/0/rules/1/invalidBackendResponse/grpcStatus' },
   { name: 'a negative timeout', mutate: (c) => poke(httpRoute(c).rules[0]!.timeouts!, 'requestMs', -5), code: 'INVALID_TIMEOUT', path: '/listeners/0/httpRoutes/0/rules/0/timeouts/requestMs' },
   { name: '"backendRequest timeout cannot be longer than request timeout"', mutate: (c) => poke(httpRoute(c).rules[0]!.timeouts!, 'backendRequestMs', 20_000), code: 'INVALID_TIMEOUT', path: '/listeners/0/httpRoutes/0/rules/0/timeouts/backendRequestMs' },
+  { name: 'a CORS origin with a path', mutate: (c) => poke(httpRoute(c).rules[0]!.filters[2]!, 'allowOrigins', ['https://www.foo.com/app']), code: 'INVALID_CORS', path: '/listeners/0/httpRoutes/0/rules/0/filters/2/allowOrigins/0' },
+  { name: 'a CORS "*" beside other methods (HTTPCORSFilter validation)', mutate: (c) => poke(httpRoute(c).rules[0]!.filters[2]!, 'allowMethods', ['*', 'GET']), code: 'INVALID_CORS', path: '/listeners/0/httpRoutes/0/rules/0/filters/2/allowMethods' },
+  { name: 'a CORS maxAge of 0', mutate: (c) => poke(httpRoute(c).rules[0]!.filters[2]!, 'maxAgeSeconds', 0), code: 'INVALID_CORS', path: '/listeners/0/httpRoutes/0/rules/0/filters/2/maxAgeSeconds' },
+  { name: 'a mirror share above 1', mutate: (c) => poke(httpRoute(c).rules[0]!.filters[4]!, 'share', { numerator: 4, denominator: 3 }), code: 'INVALID_MIRROR_SHARE', path: '/listeners/0/httpRoutes/0/rules/0/filters/4/share/numerator' },
+  { name: 'a mirror to a backend without protocol', mutate: (c) => delete (httpRoute(c).rules[0]!.filters[3] as { backend: { protocol?: string } }).backend.protocol, code: 'MISSING_FIELD', path: '/listeners/0/httpRoutes/0/rules/0/filters/3/backend/protocol' },
+  { name: 'a retry with 0 attempts', mutate: (c) => poke(httpRoute(c).rules[0]!.retry!, 'attempts', 0), code: 'INVALID_RETRY', path: '/listeners/0/httpRoutes/0/rules/0/retry/attempts' },
+  { name: 'a retry on a 2xx status', mutate: (c) => poke(httpRoute(c).rules[0]!.retry!, 'codes', [200]), code: 'INVALID_STATUS_CODE', path: '/listeners/0/httpRoutes/0/rules/0/retry/codes/0' },
   { name: 'a creationTimestamp that is not RFC 3339', mutate: (c) => poke(httpRoute(c).source, 'creationTimestamp', 'yesterday'), code: 'INVALID_TIMESTAMP', path: '/listeners/0/httpRoutes/0/source/creationTimestamp' },
   { name: 'an empty ALPN protocol id', mutate: (c) => poke(demoTls(c), 'alpnProtocols', ['h2', '']), code: 'INVALID_ALPN', path: '/listeners/1/serverBlocks/0/tls/alpnProtocols/1' },
   {
@@ -152,7 +159,7 @@ const rows: ProblemRow[] = [
     name: 'a filter type repeated in one rule',
     mutate: (c) => httpRoute(c).rules[0]!.filters.push({ type: 'ResponseHeaderModifier', remove: ['server'] }),
     code: 'INCOMPATIBLE_FILTERS',
-    path: '/listeners/0/httpRoutes/0/rules/0/filters/2',
+    path: '/listeners/0/httpRoutes/0/rules/0/filters/5',
   },
   {
     name: '"RequestRedirect filter must not be used together with backendRefs"',

@@ -1,4 +1,5 @@
 // The processes of a local cluster, in start order, with the flags each needs.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { distEntry } from '../../lib/paths.js';
 import type { ControlPlaneBinaries } from './controlplane-build.js';
@@ -74,6 +75,10 @@ export function componentSpecs(config: LocalClusterConfig, paths: ClusterPaths, 
         '--endpoint-reconciler-type=none',
         '--profiling=false',
         '--v=1',
+        // Pod logs (`kubectl logs`) through the node agent's kubelet API, both ends verified.
+        ...(existsSync(pki.kubeletClientCert)
+          ? [`--kubelet-client-certificate=${pki.kubeletClientCert}`, `--kubelet-client-key=${pki.kubeletClientKey}`, `--kubelet-certificate-authority=${pki.caCert}`, '--kubelet-preferred-address-types=InternalIP']
+          : []),
       ],
       readyUrl: `https://127.0.0.1:${config.apiPort}/readyz`,
       stopGraceSeconds: 10,

@@ -35,8 +35,17 @@ export interface PkiFiles {
   apiserverKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
+  /** The node agent's kubelet API (pod logs): its serving certificate, for the node's address. */
+  kubeletCert: string;
+  kubeletKey: string;
+  /** The API server's client certificate towards the kubelet API. */
+  kubeletClientCert: string;
+  kubeletClientKey: string;
   kubeconfig(identity: string): string;
 }
+
+/** The user the API server presents to the node agent's kubelet API; no one else may read logs there. */
+export const KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
 
 export function pkiFiles(dir: string): PkiFiles {
   return {
@@ -46,12 +55,19 @@ export function pkiFiles(dir: string): PkiFiles {
     apiserverKey: join(dir, 'apiserver.key'),
     serviceAccountKey: join(dir, 'sa.key'),
     serviceAccountPub: join(dir, 'sa.pub'),
+    kubeletCert: join(dir, 'kubelet.crt'),
+    kubeletKey: join(dir, 'kubelet.key'),
+    kubeletClientCert: join(dir, 'apiserver-kubelet-client.crt'),
+    kubeletClientKey: join(dir, 'apiserver-kubelet-client.key'),
     kubeconfig: (identity) => join(dir, `${identity}.kubeconfig`),
   };
 }
 
-/** Creates the PKI once; an existing one is kept so a restarted cluster keeps its identity. */
-export async function ensurePki(dir: string, server: string): Promise<PkiFiles> {
+/**
+ * Creates the PKI once; an existing one is kept so a restarted cluster keeps its identity
+ * (one made before the kubelet API certificates existed goes without pod logs).
+ */
+export async function ensurePki(dir: string, server: string, nodeAddress: string): Promise<PkiFiles> {
   const files = pkiFiles(dir);
   if (existsSync(files.kubeconfig('admin'))) return files;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -69,6 +85,12 @@ export async function ensurePki(dir: string, server: string): Promise<PkiFiles> 
   writeSecret(files.apiserverKey, serving.keyPem);
   writeSecret(files.serviceAccountKey, await privateKeyPem(serviceAccount));
   writeSecret(files.serviceAccountPub, await publicKeyPem(serviceAccount));
+  const kubelet = await issueCertificate(ca, { commonName: 'portcullis-node-kubelet', usage: 'server', ipAddresses: [nodeAddress] });
+  const kubeletClient = await issueCertificate(ca, { commonName: KUBELET_CLIENT_USER, usage: 'client' });
+  writeSecret(files.kubeletCert, kubelet.certPem);
+  writeSecret(files.kubeletKey, kubelet.keyPem);
+  writeSecret(files.kubeletClientCert, kubeletClient.certPem);
+  writeSecret(files.kubeletClientKey, kubeletClient.keyPem);
   for (const identity of clientIdentities) {
     const client = await issueCertificate(ca, {
       commonName: identity.user,

@@ -212,7 +212,7 @@ export function releaseNetworkSlot(index: number, clusterDirectory: string): voi
 async function startSupervisor(config: LocalClusterConfig, paths: ClusterPaths, binaries: ControlPlaneBinaries, progress: (line: string) => void): Promise<void> {
   mkdirSync(paths.logs, { recursive: true });
   mkdirSync(paths.volumes, { recursive: true });
-  await ensurePki(paths.pki, `https://127.0.0.1:${config.apiPort}`);
+  await ensurePki(paths.pki, `https://127.0.0.1:${config.apiPort}`, config.bridgeAddress);
   writeFileSync(paths.kubeconfig, readFileSync(pkiFiles(paths.pki).kubeconfig('admin')), { mode: 0o600 });
   rmSync(paths.status, { force: true });
   progress(`starting etcd, kube-apiserver ${binaries.version}, kube-controller-manager and the node agent (logs: ${paths.logs})`);

@@ -2,9 +2,9 @@
 // rule whose backends are all invalid (500 for HTTP, UNAVAILABLE for gRPC).
 import { compileFullMatchRegex } from '../../ir/regex.js';
 import type {
-  BackendFilter, GrpcFilter, GrpcRouteRule, HttpBackend, HttpFilter, HttpMethod, HttpRouteMatch, HttpRouteRule, HttpTimeouts, RouteSource, WeightedBackend, WeightedHttpBackend,
+  BackendFilter, CorsFilter, GrpcFilter, RequestMirrorFilter, GrpcRouteRule, HttpBackend, HttpFilter, HttpMethod, HttpRouteMatch, HttpRouteRule, HttpRetryPolicy, HttpTimeouts, RouteSource, WeightedBackend, WeightedHttpBackend,
 } from '../../ir/types.js';
-import type { BackendRef, GRPCRouteRule, HTTPRouteFilter, HTTPRouteRule, ObjectMeta } from '../gatewayapi-types.js';
+import type { BackendRef, GRPCRouteRule, HTTPCORSFilter, HTTPRouteFilter, HTTPRouteRule, ObjectMeta } from '../gatewayapi-types.js';
 import { resolveBackend, type BackendIndex } from './backends.js';
 
 export interface RuleProblems {
@@ -89,7 +89,10 @@ export function streamBackends(refs: BackendRef[] | undefined, kind: string, nam
 
 const allInvalid = (backends: WeightedHttpBackend[]) => backends.length === 0 || backends.every((b) => b.kind === 'Invalid' || b.weight === 0);
 
-function httpFilters(filters: HTTPRouteFilter[] | undefined, problems: RuleProblems): HttpFilter[] {
+/** Resolves a RequestMirror filter's backendRef (a rule's filters only; elsewhere the filter is refused). */
+type MirrorResolver = (ref: BackendRef) => WeightedHttpBackend;
+
+function httpFilters(filters: HTTPRouteFilter[] | undefined, problems: RuleProblems, resolveMirror?: MirrorResolver): HttpFilter[] {
   const out: HttpFilter[] = [];
   for (const filter of filters ?? []) {
     switch (filter.type) {
@@ -116,6 +119,13 @@ function httpFilters(filters: HTTPRouteFilter[] | undefined, problems: RuleProbl
         out.push({ type: 'URLRewrite', ...(rewrite.hostname ? { hostname: rewrite.hostname } : {}), ...(rewrite.path ? { path: pathModifier(rewrite.path) } : {}) });
         break;
       }
+      case 'CORS':
+        out.push(corsFilter(filter.cors ?? {}));
+        break;
+      case 'RequestMirror':
+        if (resolveMirror && filter.requestMirror) out.push(mirrorFilter(filter.requestMirror, resolveMirror));
+        else problems.unsupported ??= 'filter type RequestMirror is not supported here';
+        break;
       default:
         problems.unsupported ??= `filter type ${filter.type} is not supported`;
     }
@@ -125,11 +135,42 @@ function httpFilters(filters: HTTPRouteFilter[] | undefined, problems: RuleProbl
 
 /** The header modifiers of a filter list where only those apply (GRPCRoute rules, backendRefs); other types are refused by name. */
 function headerModifiers(filters: HTTPRouteFilter[] | undefined, problems: RuleProblems, where: string): BackendFilter[] {
-  return httpFilters(filters, problems).filter((f): f is BackendFilter => {
+  const modifiers = (filters ?? []).filter((f) => {
     if (f.type === 'RequestHeaderModifier' || f.type === 'ResponseHeaderModifier') return true;
     problems.unsupported ??= `filter type ${f.type} is not supported ${where} (only RequestHeaderModifier and ResponseHeaderModifier)`;
     return false;
   });
+  return httpFilters(modifiers, problems) as BackendFilter[];
+}
+
+/**
+ * HTTPRequestMirrorFilter: its backendRef resolved like a rule's (a bad one sets the
+ * route's ResolvedRefs and gets no copies); `percent` and `fraction` become one share.
+ */
+function mirrorFilter(mirror: NonNullable<HTTPRouteFilter['requestMirror']>, resolveMirror: MirrorResolver): RequestMirrorFilter {
+  const share = mirror.fraction ? { numerator: mirror.fraction.numerator, denominator: mirror.fraction.denominator ?? 100 } : mirror.percent !== undefined ? { numerator: mirror.percent, denominator: 100 } : undefined;
+  return { type: 'RequestMirror', backend: resolveMirror({ ...mirror.backendRef, weight: 1 }), ...(share ? { share } : {}) };
+}
+
+/** HTTPCORSFilter with the API defaults (maxAge 5 s); origins lower-cased, as they compare case-insensitively. */
+function corsFilter(cors: HTTPCORSFilter): CorsFilter {
+  return {
+    type: 'CORS',
+    allowOrigins: (cors.allowOrigins ?? []).map((origin) => origin.toLowerCase()),
+    allowCredentials: cors.allowCredentials ?? false,
+    allowMethods: cors.allowMethods ?? [],
+    allowHeaders: cors.allowHeaders ?? [],
+    exposeHeaders: cors.exposeHeaders ?? [],
+    maxAgeSeconds: cors.maxAge ?? 5,
+  };
+}
+
+/**
+ * HTTPRouteRetry. Where the API leaves values to the implementation: one retry when
+ * `attempts` is unset, and a 25 ms minimum backoff when `backoff` is unset.
+ */
+function retryPolicy(retry: NonNullable<HTTPRouteRule['retry']>): HttpRetryPolicy {
+  return { codes: [...new Set(retry.codes ?? [])], attempts: retry.attempts ?? 1, backoffMs: durationMs(retry.backoff) ?? 25 };
 }
 
 function pathModifier(path: { type: string; replaceFullPath?: string; replacePrefixMatch?: string }) {
@@ -157,7 +198,7 @@ function checkMatchRegexes(match: { path?: { type?: string; value?: string }; he
 
 export function httpRules(rules: HTTPRouteRule[] | undefined, namespace: string, index: BackendIndex, problems: RuleProblems): HttpRouteRule[] {
   return (rules ?? [{}]).map((rule) => {
-    const filters = httpFilters(rule.filters, problems);
+    const filters = httpFilters(rule.filters, problems, (ref) => resolveAll([ref], 'HTTPRoute', namespace, index, 'HTTP/1.1', problems)[0]!);
     const backends = resolveAll(rule.backendRefs, 'HTTPRoute', namespace, index, 'HTTP/1.1', problems);
     const redirects = filters.some((f) => f.type === 'RequestRedirect');
     const prefixRewrite = filters.some((f) => (f.type === 'URLRewrite' || f.type === 'RequestRedirect') && f.path?.type === 'ReplacePrefixMatch');
@@ -183,6 +224,7 @@ export function httpRules(rules: HTTPRouteRule[] | undefined, namespace: string,
       backends,
       ...(!redirects && allInvalid(backends) ? { invalidBackendResponse: { status: 500, reason: backends.length === 0 ? 'rule has no backendRefs' : 'every backendRef is invalid' } } : {}),
       ...(Object.keys(timeouts).length ? { timeouts } : {}),
+      ...(rule.retry ? { retry: retryPolicy(rule.retry) } : {}),
     };
   });
 }

@@ -19,6 +19,8 @@ import { isConflict, isNotFound, mergePatch } from '../../../lib/kube.js';
 import { createLogger } from '../../../lib/log.js';
 
 import type { LocalClusterConfig } from '../state.js';
+import type { PkiFiles } from '../pki.js';
+import { KUBELET_PORT, startKubeletApi, type KubeletApi } from './kubelet-api.js';
 import { AddressPool, ensureBridge, removeLeftoverPods } from './network.js';
 import { PodSandbox } from './pod-sandbox.js';
 import { referencedObjects, type VolumeSources } from './volumes.js';
@@ -35,6 +37,8 @@ export interface NodeAgentOptions {
   clusterDir: string;
   volumesRoot: string;
   logsRoot: string;
+  /** The cluster's PKI, for the kubelet API (pod logs); absent: no kubelet API. */
+  pki?: PkiFiles;
 }
 
 export class NodeAgent {
@@ -49,6 +53,7 @@ export class NodeAgent {
   private configMaps!: Watched<V1ConfigMap>;
   private timers: NodeJS.Timeout[] = [];
   private stopping = false;
+  private kubeletApi: KubeletApi | undefined;
 
   constructor(private readonly options: NodeAgentOptions) {
     this.core = options.kc.makeApiClient(CoreV1Api);
@@ -62,6 +67,12 @@ export class NodeAgent {
   async start(): Promise<void> {
     await removeLeftoverPods(this.options.config, this.options.clusterDir);
     await ensureBridge(this.options.config);
+    if (this.options.pki) {
+      this.kubeletApi = await startKubeletApi(this.options.config.bridgeAddress, this.options.pki, this.options.logsRoot).catch((err: unknown) => {
+        log.warn('the kubelet API could not start: pod logs are not served', { err: errorMessage(err) });
+        return undefined;
+      });
+    }
     await this.registerNode();
     const { kc } = this.options;
     this.secrets = makeInformer(kc, '/api/v1/secrets', () => this.core.listSecretForAllNamespaces());
@@ -94,7 +105,7 @@ export class NodeAgent {
   async stop(): Promise<void> {
     this.stopping = true;
     for (const timer of this.timers) clearInterval(timer);
-    await Promise.allSettled([this.pods?.stop(), this.secrets?.stop(), this.configMaps?.stop()]);
+    await Promise.allSettled([this.pods?.stop(), this.secrets?.stop(), this.configMaps?.stop(), this.kubeletApi?.close()]);
     await Promise.allSettled([...this.sandboxes.values()].map((sandbox) => sandbox.stop(5)));
     this.sandboxes.clear();
   }
@@ -112,6 +123,7 @@ export class NodeAgent {
         { type: 'InternalIP', address: this.options.config.bridgeAddress },
         { type: 'Hostname', address: this.nodeName },
       ],
+      ...(this.kubeletApi ? { daemonEndpoints: { kubeletEndpoint: { Port: KUBELET_PORT } } } : {}),
       nodeInfo: {
         machineID: hostname(), systemUUID: hostname(), bootID: String(process.pid),
         kernelVersion: release(), osImage: 'portcullis local node', containerRuntimeVersion: 'portcullis-local://0.1.0',

@@ -26,6 +26,7 @@ const agent = new NodeAgent({
   clusterDir: paths.dir,
   volumesRoot: paths.volumes,
   logsRoot: join(paths.logs, 'pods'),
+  pki: pkiFiles(paths.pki),
 });
 let stopping = false;
 const shutdown = async () => {
