@@ -5,9 +5,10 @@
 //   npm run bench -- [--only keepalive,handshake,h2,passthrough,control,conformance]
 //                    [--seconds 5] [--rounds 3] [--quick] [--out bench/RESULTS.md]
 //                    [--json FILE] [--cpu-prof DIR] [--routes 10,100,1000]
+//                    [--baseline OTHER/dist/src/proxy/main.js] [--no-peers]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../src/lib/paths.js';
 import { runControlPlane, type ControlPlaneResult } from './control-plane.js';
@@ -29,6 +30,9 @@ const USAGE = `Usage: npm run bench -- [flags]
   --out FILE       where to write the results (default bench/RESULTS.md)
   --json FILE      also write the rows as JSON
   --cpu-prof DIR   run Portcullis with node --cpu-prof, profiles written to DIR
+  --baseline FILE  also measure another build of the proxy (its dist/src/proxy/main.js) as
+                   'Portcullis baseline', alternated with the others: a before/after in one run
+  --no-peers       measure without nginx and HAProxy (with --baseline: just before/after)
   --help
 `;
 
@@ -50,6 +54,8 @@ async function main(): Promise<void> {
       out: { type: 'string', default: join(packageRoot, 'bench', 'RESULTS.md') },
       json: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      baseline: { type: 'string' },
+      'no-peers': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -95,11 +101,13 @@ async function main(): Promise<void> {
     try {
       const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
       proxies.push(await startPortcullis(fixture, nodeArgs));
-      if (tools.nginx) proxies.push(await startNginx(fixture));
-      else notes.push('nginx is not installed (Debian: nginx-light libnginx-mod-stream): measured without it.');
-      if (tools.nginx && !tools.nginxStream) notes.push('nginx has no stream module (Debian: libnginx-mod-stream): no nginx passthrough figures.');
-      if (tools.haproxy) proxies.push(await startHaproxy(fixture));
-      else notes.push('HAProxy is not installed (Debian: haproxy): measured without it.');
+      if (values.baseline) proxies.push(await startPortcullis(fixture, [], resolve(values.baseline), 'Portcullis baseline'));
+      const peers = !values['no-peers'];
+      if (peers && tools.nginx) proxies.push(await startNginx(fixture));
+      else if (peers) notes.push('nginx is not installed (Debian: nginx-light libnginx-mod-stream): measured without it.');
+      if (peers && tools.nginx && !tools.nginxStream) notes.push('nginx has no stream module (Debian: libnginx-mod-stream): no nginx passthrough figures.');
+      if (peers && tools.haproxy) proxies.push(await startHaproxy(fixture));
+      else if (peers) notes.push('HAProxy is not installed (Debian: haproxy): measured without it.');
       if (!tools.wrk) notes.push('wrk is not installed (Debian: wrk): keep-alive figures come from a Node client (undici) on the load core instead.');
       if (!tools.h2load) notes.push('h2load is not installed (Debian: nghttp2-client): no HTTP/2 figures.');
       proxyNames.push(...proxies.map((p) => p.name));
