@@ -61,6 +61,7 @@ export interface ResponseSink {
   readonly headersSent: boolean;
   /** The status sent, 0 before. */
   readonly status: number;
+  /** `headers` is built for this answer and belongs to the sink from then on (it may add to it). */
   start(status: number, headers: HeaderMap, options?: ResponseStartOptions): void;
   /** False: wait for onceDrain before writing more. */
   write(chunk: Buffer): boolean;
@@ -176,10 +177,13 @@ function responseHeadersFromRaw(raw: readonly (Buffer | string)[], edits: readon
     } else if (Array.isArray(existing)) existing.push(value);
     else headers[name] = [existing, value];
   }
-  if (connection !== undefined) for (const name of connectionNominatedHeaders(connection)) delete headers[name];
+  if (connection !== undefined && !PLAIN_CONNECTION_VALUE.test(connection)) for (const name of connectionNominatedHeaders(connection)) delete headers[name];
   for (const edit of edits) applyHeaderEdits(headers, edit);
   return headers;
 }
+
+/** `Connection: keep-alive` or `close` (what backends send) nominates no field we forward. */
+const PLAIN_CONNECTION_VALUE = /^\s*(?:keep-alive|close)\s*$/i;
 
 /** Trailers from undici's raw list; undefined when there are none (the common case). */
 function trailersFromRaw(raw: readonly (Buffer | string)[] | null | undefined): HeaderMap | undefined {
