@@ -288,7 +288,7 @@ function sendHttp1(upstream: Http1Upstream, sink: ResponseSink, request: Upstrea
         body: request.body,
         // The client's keep-alive and the backend's are separate hops.
         reset: false,
-        ...(upstream.servername ? { servername: upstream.servername } : {}),
+        servername: upstream.servername,
       } as Dispatcher.DispatchOptions,
       exchange,
     );
