@@ -25,6 +25,8 @@ const USAGE = `Usage: npm run bench -- [flags]
                    'data' (all of them), 'control', 'conformance'. Default: everything.
   --seconds N      length of each load sample (default 5)
   --rounds N       alternating rounds per case; the median is kept (default 3)
+  --warm-up N      seconds of one unrecorded run per proxy before each data-plane case (default 5;
+                   Node's JIT needs that long on the handshake cases)
   --quick          1-second samples, 1 round, no warm-up, control plane with 10 and 100 routes, no conformance run
   --routes LIST    route counts programmed before the control-plane probes (default 10,100,1000)
   --out FILE       where to write the results (default bench/RESULTS.md)
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
       only: { type: 'string', default: '' },
       seconds: { type: 'string' },
       rounds: { type: 'string' },
+      'warm-up': { type: 'string' },
       quick: { type: 'boolean', default: false },
       routes: { type: 'string' },
       out: { type: 'string', default: join(packageRoot, 'bench', 'RESULTS.md') },
@@ -66,8 +69,10 @@ async function main(): Promise<void> {
   const quick = values.quick === true;
   const seconds = Number(values.seconds ?? (quick ? 1 : 5));
   const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+  const warmUpSeconds = Number(values['warm-up'] ?? (quick ? 0 : 5));
   const routeCounts = (values.routes ?? (quick ? '10,100' : '10,100,1000')).split(',').map(Number);
   if (![seconds, rounds, ...routeCounts].every((n) => Number.isInteger(n) && n > 0)) throw new Error(`--seconds, --rounds and --routes take positive integers: ${USAGE}`);
+  if (!Number.isInteger(warmUpSeconds) || warmUpSeconds < 0) throw new Error(`--warm-up takes a whole number of seconds (0: none): ${USAGE}`);
   const only = values.only.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = only.filter((id) => !['data', 'control', 'conformance'].includes(id) && !CASES.some((c) => c.id.startsWith(id)));
   if (unknown.length) throw new Error(`--only ${unknown.join(',')} names no measurement: use data, control, conformance or a data-plane case (${CASES.map((c) => c.id).join(', ')})`);
@@ -113,7 +118,7 @@ async function main(): Promise<void> {
       proxyNames.push(...proxies.map((p) => p.name));
       for (const proxy of proxies) configs.push({ name: proxy.name, command: proxy.command, text: proxy.configText });
       log(`data plane: ${proxies.map((p) => p.name).join(', ')}; ${seconds} s samples, ${rounds} round(s); ${cores.note}; backend ${fixture.backend.kind}`);
-      dataPlane = await runDataPlane(proxies, fixture, { seconds, rounds, only: dataOnly, warmUp: !quick, log });
+      dataPlane = await runDataPlane(proxies, fixture, { seconds, rounds, only: dataOnly, warmUpSeconds, log });
       rows.push(...dataPlane.rows);
       skipped.push(...dataPlane.skipped);
     } catch (error) {
@@ -151,7 +156,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${table}\n\n`);
   for (const line of [...skipped.map((s) => `skipped: ${s}`), ...notes]) process.stdout.write(`${line}\n`);
   const markdown = resultsMarkdown({
-    startedAt, finishedAt: new Date(), loadBefore, loadAfter: machineLoad(), versions: await versions(tools), cores, seconds, rounds, argv: process.argv.slice(2),
+    startedAt, finishedAt: new Date(), loadBefore, loadAfter: machineLoad(), versions: await versions(tools), cores, seconds, rounds, warmUpSeconds, argv: process.argv.slice(2),
     table: markdownTable(rows), rows, skipped, notes, configs, backendKind, dataPlane, controlPlane, harness,
   });
   writeFileSync(values.out, markdown);
