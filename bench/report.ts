@@ -13,6 +13,11 @@ export interface Row {
 
 const COLUMNS: readonly ProxyName[] = ['Portcullis', 'nginx', 'HAProxy'];
 
+/** The columns: a baseline build of ours only when the run measured one. */
+function columnsOf(rows: readonly Row[]): ProxyName[] {
+  return rows.some((row) => row.values['Portcullis baseline'] !== undefined) ? ['Portcullis', 'Portcullis baseline', 'nginx', 'HAProxy'] : [...COLUMNS];
+}
+
 /** Portcullis / best peer; for lower-is-better figures the best peer is the lowest, and the ratio is still ours / theirs. */
 export function ratioOf(row: Row): { ratio: number; peer: ProxyName } | undefined {
   const ours = row.values.Portcullis;
@@ -36,15 +41,18 @@ function ratioText(row: Row): string {
 }
 
 export function markdownTable(rows: readonly Row[]): string {
-  const lines = ['| measurement | Portcullis | nginx | HAProxy | ratio vs best peer | notes |', '|---|---:|---:|---:|---|---|'];
+  const columns = columnsOf(rows);
+  const lines = [`| measurement | ${columns.join(' | ')} | ratio vs best peer | notes |`, `|---|${columns.map(() => '---:|').join('')}---|---|`];
   for (const row of rows) {
-    lines.push(`| ${row.measurement} | ${COLUMNS.map((name) => formatNumber(row.values[name])).join(' | ')} | ${ratioText(row)} | ${row.note ?? ''} |`);
+    lines.push(`| ${row.measurement} | ${columns.map((name) => formatNumber(row.values[name])).join(' | ')} | ${ratioText(row)} | ${row.note ?? ''} |`);
   }
   return lines.join('\n');
 }
 
 export function textTable(rows: readonly Row[]): string {
-  const cells = [['measurement', ...COLUMNS, 'ratio vs best peer'], ...rows.map((row) => [row.measurement, ...COLUMNS.map((name) => formatNumber(row.values[name])), ratioText(row)])];
+  const columns = columnsOf(rows);
+  const cells = [['measurement', ...columns, 'ratio vs best peer'], ...rows.map((row) => [row.measurement, ...columns.map((name) => formatNumber(row.values[name])), ratioText(row)])];
   const widths = cells[0]!.map((_, column) => Math.max(...cells.map((line) => line[column]!.length)));
-  return cells.map((line) => line.map((cell, column) => (column === 0 || column === 4 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n');
+  const last = columns.length + 1;
+  return cells.map((line) => line.map((cell, column) => (column === 0 || column === last ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n');
 }

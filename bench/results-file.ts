@@ -15,6 +15,7 @@ export interface ResultsInput {
   cores: CorePlan;
   seconds: number;
   rounds: number;
+  warmUpSeconds: number;
   argv: string[];
   table: string;
   rows: Row[];
@@ -60,7 +61,7 @@ served within 250 ms at p99 with 1,000 routes, a warm \`npm run conformance\` un
   passthrough port routes SNI \`localhost\` to the backend's TLS port (nginx \`ssl_preread\`, HAProxy
   \`req_ssl_sni\`, Portcullis a TLSRoute). New passthrough connections come from a Node client
   (\`tls.connect\` with SNI, 8 at a time, GET / then close), because s_time cannot send SNI.
-- **Alternation**: per case, one unrecorded 1 s warm-up per proxy (not with --quick), then ${input.rounds} round(s) of ${input.seconds} s samples,
+- **Alternation**: per case, ${input.warmUpSeconds > 0 ? `one unrecorded ${input.warmUpSeconds} s warm-up per proxy (Node's JIT is still compiling after 1 s of handshakes)` : 'no warm-up'}, then ${input.rounds} round(s) of ${input.seconds} s samples,
   the proxy order rotating each round (A B C, B C A, C A B); the table shows medians.
 - **Per proxy CPU-second**: utime+stime of the proxy's process tree (nginx master and worker) read from
   \`/proc/<pid>/stat\` before and after each sample; the count divided by that CPU time. This is the fairest

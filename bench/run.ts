@@ -5,9 +5,10 @@
 //   npm run bench -- [--only keepalive,handshake,h2,passthrough,control,conformance]
 //                    [--seconds 5] [--rounds 3] [--quick] [--out bench/RESULTS.md]
 //                    [--json FILE] [--cpu-prof DIR] [--routes 10,100,1000]
+//                    [--baseline OTHER/dist/src/proxy/main.js] [--no-peers]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../src/lib/paths.js';
 import { runControlPlane, type ControlPlaneResult } from './control-plane.js';
@@ -24,11 +25,16 @@ const USAGE = `Usage: npm run bench -- [flags]
                    'data' (all of them), 'control', 'conformance'. Default: everything.
   --seconds N      length of each load sample (default 5)
   --rounds N       alternating rounds per case; the median is kept (default 3)
+  --warm-up N      seconds of one unrecorded run per proxy before each data-plane case (default 5;
+                   Node's JIT needs that long on the handshake cases)
   --quick          1-second samples, 1 round, no warm-up, control plane with 10 and 100 routes, no conformance run
   --routes LIST    route counts programmed before the control-plane probes (default 10,100,1000)
   --out FILE       where to write the results (default bench/RESULTS.md)
   --json FILE      also write the rows as JSON
   --cpu-prof DIR   run Portcullis with node --cpu-prof, profiles written to DIR
+  --baseline FILE  also measure another build of the proxy (its dist/src/proxy/main.js) as
+                   'Portcullis baseline', alternated with the others: a before/after in one run
+  --no-peers       measure without nginx and HAProxy (with --baseline: just before/after)
   --help
 `;
 
@@ -45,11 +51,14 @@ async function main(): Promise<void> {
       only: { type: 'string', default: '' },
       seconds: { type: 'string' },
       rounds: { type: 'string' },
+      'warm-up': { type: 'string' },
       quick: { type: 'boolean', default: false },
       routes: { type: 'string' },
       out: { type: 'string', default: join(packageRoot, 'bench', 'RESULTS.md') },
       json: { type: 'string' },
       'cpu-prof': { type: 'string' },
+      baseline: { type: 'string' },
+      'no-peers': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -60,8 +69,10 @@ async function main(): Promise<void> {
   const quick = values.quick === true;
   const seconds = Number(values.seconds ?? (quick ? 1 : 5));
   const rounds = Number(values.rounds ?? (quick ? 1 : 3));
+  const warmUpSeconds = Number(values['warm-up'] ?? (quick ? 0 : 5));
   const routeCounts = (values.routes ?? (quick ? '10,100' : '10,100,1000')).split(',').map(Number);
   if (![seconds, rounds, ...routeCounts].every((n) => Number.isInteger(n) && n > 0)) throw new Error(`--seconds, --rounds and --routes take positive integers: ${USAGE}`);
+  if (!Number.isInteger(warmUpSeconds) || warmUpSeconds < 0) throw new Error(`--warm-up takes a whole number of seconds (0: none): ${USAGE}`);
   const only = values.only.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = only.filter((id) => !['data', 'control', 'conformance'].includes(id) && !CASES.some((c) => c.id.startsWith(id)));
   if (unknown.length) throw new Error(`--only ${unknown.join(',')} names no measurement: use data, control, conformance or a data-plane case (${CASES.map((c) => c.id).join(', ')})`);
@@ -95,17 +106,19 @@ async function main(): Promise<void> {
     try {
       const nodeArgs = values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : [];
       proxies.push(await startPortcullis(fixture, nodeArgs));
-      if (tools.nginx) proxies.push(await startNginx(fixture));
-      else notes.push('nginx is not installed (Debian: nginx-light libnginx-mod-stream): measured without it.');
-      if (tools.nginx && !tools.nginxStream) notes.push('nginx has no stream module (Debian: libnginx-mod-stream): no nginx passthrough figures.');
-      if (tools.haproxy) proxies.push(await startHaproxy(fixture));
-      else notes.push('HAProxy is not installed (Debian: haproxy): measured without it.');
+      if (values.baseline) proxies.push(await startPortcullis(fixture, [], resolve(values.baseline), 'Portcullis baseline'));
+      const peers = !values['no-peers'];
+      if (peers && tools.nginx) proxies.push(await startNginx(fixture));
+      else if (peers) notes.push('nginx is not installed (Debian: nginx-light libnginx-mod-stream): measured without it.');
+      if (peers && tools.nginx && !tools.nginxStream) notes.push('nginx has no stream module (Debian: libnginx-mod-stream): no nginx passthrough figures.');
+      if (peers && tools.haproxy) proxies.push(await startHaproxy(fixture));
+      else if (peers) notes.push('HAProxy is not installed (Debian: haproxy): measured without it.');
       if (!tools.wrk) notes.push('wrk is not installed (Debian: wrk): keep-alive figures come from a Node client (undici) on the load core instead.');
       if (!tools.h2load) notes.push('h2load is not installed (Debian: nghttp2-client): no HTTP/2 figures.');
       proxyNames.push(...proxies.map((p) => p.name));
       for (const proxy of proxies) configs.push({ name: proxy.name, command: proxy.command, text: proxy.configText });
       log(`data plane: ${proxies.map((p) => p.name).join(', ')}; ${seconds} s samples, ${rounds} round(s); ${cores.note}; backend ${fixture.backend.kind}`);
-      dataPlane = await runDataPlane(proxies, fixture, { seconds, rounds, only: dataOnly, warmUp: !quick, log });
+      dataPlane = await runDataPlane(proxies, fixture, { seconds, rounds, only: dataOnly, warmUpSeconds, log });
       rows.push(...dataPlane.rows);
       skipped.push(...dataPlane.skipped);
     } catch (error) {
@@ -143,7 +156,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${table}\n\n`);
   for (const line of [...skipped.map((s) => `skipped: ${s}`), ...notes]) process.stdout.write(`${line}\n`);
   const markdown = resultsMarkdown({
-    startedAt, finishedAt: new Date(), loadBefore, loadAfter: machineLoad(), versions: await versions(tools), cores, seconds, rounds, argv: process.argv.slice(2),
+    startedAt, finishedAt: new Date(), loadBefore, loadAfter: machineLoad(), versions: await versions(tools), cores, seconds, rounds, warmUpSeconds, argv: process.argv.slice(2),
     table: markdownTable(rows), rows, skipped, notes, configs, backendKind, dataPlane, controlPlane, harness,
   });
   writeFileSync(values.out, markdown);

@@ -21,7 +21,8 @@ export const BODY = 'Running on Pod bench.\n';
 export const BULK_BYTES = 16 * 1024 * 1024;
 export const SNI = 'localhost';
 
-export type ProxyName = 'Portcullis' | 'nginx' | 'HAProxy';
+/** 'Portcullis baseline': another build of ours, run beside the peers for a before/after comparison (`npm run bench -- --baseline`). */
+export type ProxyName = 'Portcullis' | 'Portcullis baseline' | 'nginx' | 'HAProxy';
 export const PEERS: readonly ProxyName[] = ['nginx', 'HAProxy'];
 
 export interface Ports {
@@ -175,7 +176,7 @@ export async function startPortcullisProcess(cores: CorePlan, tools: Tools, opti
 }
 
 /** `main`: another build's dist/src/proxy/main.js, to compare two versions in one run. */
-export async function startPortcullis(fixture: Fixture, nodeArgs: string[] = [], main?: string): Promise<ProxyUnderTest> {
+export async function startPortcullis(fixture: Fixture, nodeArgs: string[] = [], main?: string, name: 'Portcullis' | 'Portcullis baseline' = 'Portcullis'): Promise<ProxyUnderTest> {
   const ports = await threePorts();
   const { server, adminPort, args } = await startPortcullisProcess(fixture.cores, fixture.tools, { nodeArgs, cwd: fixture.dir, ...(main ? { main } : {}) });
   const answer = await putConfig(adminPort, portcullisConfig(fixture, ports));
@@ -184,7 +185,7 @@ export async function startPortcullis(fixture: Fixture, nodeArgs: string[] = [],
     throw new Error(`Portcullis refused the bench configuration (${answer.status}): ${answer.body}`);
   }
   return {
-    name: 'Portcullis', ports, passthrough: true,
+    name, ports, passthrough: true,
     pids: () => processTree(server.child.pid!),
     command: `taskset -c ${fixture.cores.proxy} node ${args.join(' ').replace(PROXY_MAIN, 'dist/src/proxy/main.js')}, then PUT /config`,
     configText: JSON.stringify(portcullisConfig(fixture, ports), (key, value: unknown) => (key === 'privateKeyPem' || key === 'certificateChainPem' ? '[PEM]' : value), 1),

@@ -31,10 +31,30 @@ function forwardedValue(value: string): string {
 }
 
 /** RFC 7239 §6: an IPv6 node is written in brackets, which makes it a quoted-string. */
-function forwardedNode(address: string): string {
+function forwardedNodeOf(address: string): string {
   if (address === '') return 'unknown';
   return forwardedValue(isIPv6(address) ? `[${address}]` : address);
 }
+
+/**
+ * `compute` remembering its last argument and answer: consecutive requests mostly come
+ * from one client with one Host (keep-alive), and the checks behind these values run
+ * regular expressions (isIPv6's is large; seen in the keep-alive profile).
+ */
+function rememberingLast(compute: (value: string) => string): (value: string) => string {
+  let lastInput: string | undefined;
+  let lastOutput = '';
+  return (value) => {
+    if (value !== lastInput) {
+      lastOutput = compute(value);
+      lastInput = value;
+    }
+    return lastOutput;
+  };
+}
+
+const forwardedNode = rememberingLast(forwardedNodeOf);
+const forwardedHost = rememberingLast(forwardedValue);
 
 function appended(previous: string | string[] | undefined, value: string): string {
   if (previous === undefined) return value;
@@ -49,7 +69,7 @@ export function setForwardedHeaders(headers: HeaderMap, received: HeaderMap, fac
   if (facts.authority !== '') headers['x-forwarded-host'] = facts.authority;
   else delete headers['x-forwarded-host'];
   let element = `for=${forwardedNode(facts.clientAddress)}`;
-  if (facts.authority !== '') element += `;host=${forwardedValue(facts.authority)}`;
+  if (facts.authority !== '') element += `;host=${forwardedHost(facts.authority)}`;
   element += `;proto=${facts.scheme}`;
   headers['forwarded'] = appended(received['forwarded'], element);
 }

@@ -14,7 +14,7 @@
 // - 502 when the backend fails before answering, 504 on a route timeout.
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders as Http2IncomingHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
+import { util as undiciUtil, type Dispatcher } from 'undici';
 import type { GrpcRouteRule, HttpRouteRule, HttpTimeouts } from '../ir/types.js';
 import type { Logger } from '../lib/log.js';
 import type { HttpBackendChoice, MirrorPlan, RuntimeListener } from './config-state.js';
@@ -64,6 +64,7 @@ export interface ResponseSink {
   readonly headersSent: boolean;
   /** The status sent, 0 before. */
   readonly status: number;
+  /** `headers` is built for this answer and belongs to the sink from then on (it may add to it). */
   start(status: number, headers: HeaderMap, options?: ResponseStartOptions): void;
   /** False: wait for onceDrain before writing more. */
   write(chunk: Buffer): boolean;
@@ -120,9 +121,12 @@ interface UpstreamRequest {
   wantsTrailers: boolean;
 }
 
-/** Response header edits in order: the rule's filter, then the chosen backend's. */
-function responseEdits(plan: { responseHeaders?: HeaderEdits }, choice: { responseHeaders?: HeaderEdits }): HeaderEdits[] {
-  return [plan.responseHeaders, choice.responseHeaders].filter((edit): edit is HeaderEdits => edit !== undefined);
+const NO_EDITS: readonly HeaderEdits[] = [];
+
+/** Response header edits in order: the rule's filter, then the chosen backend's (no allocation without filters). */
+function responseEdits(plan: { responseHeaders?: HeaderEdits }, choice: { responseHeaders?: HeaderEdits }): readonly HeaderEdits[] {
+  if (plan.responseHeaders === undefined) return choice.responseHeaders === undefined ? NO_EDITS : [choice.responseHeaders];
+  return choice.responseHeaders === undefined ? [plan.responseHeaders] : [plan.responseHeaders, choice.responseHeaders];
 }
 
 /** A request an HTTP/2 session would not take (GOAWAY, closed under us): a fresh session to the same endpoint may. */
@@ -154,18 +158,64 @@ function responseHeadersFrom(upstream: Record<string, string | string[] | undefi
   return headers;
 }
 
-/** undici DispatchHandler writing straight into the sink, with backpressure both ways. */
+/**
+ * The client's response headers straight from undici's raw header list: hop-by-hop
+ * fields dropped while copying, the route's edits applied. One object per answer (the
+ * parsed-headers object undici would build first is skipped).
+ */
+function responseHeadersFromRaw(raw: readonly (Buffer | string)[], edits: readonly HeaderEdits[]): HeaderMap {
+  const headers: HeaderMap = {};
+  let connection: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = undiciUtil.headerNameToString(raw[i]!);
+    const value = raw[i + 1]!.toString('latin1');
+    if (HOP_BY_HOP_HEADERS.has(name)) {
+      if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
+      continue;
+    }
+    const existing = headers[name];
+    if (existing === undefined) {
+      if (name === '__proto__') Object.defineProperty(headers, name, { value, enumerable: true, configurable: true, writable: true });
+      else headers[name] = value;
+    } else if (Array.isArray(existing)) existing.push(value);
+    else headers[name] = [existing, value];
+  }
+  if (connection !== undefined && !PLAIN_CONNECTION_VALUE.test(connection)) for (const name of connectionNominatedHeaders(connection)) delete headers[name];
+  for (const edit of edits) applyHeaderEdits(headers, edit);
+  return headers;
+}
+
+/** `Connection: keep-alive` or `close` (what backends send) nominates no field we forward. */
+const PLAIN_CONNECTION_VALUE = /^\s*(?:keep-alive|close)\s*$/i;
+
+/** Trailers from undici's raw list; undefined when there are none (the common case). */
+function trailersFromRaw(raw: readonly (Buffer | string)[] | null | undefined): HeaderMap | undefined {
+  if (!raw || raw.length === 0) return undefined;
+  const trailers: HeaderMap = {};
+  undiciUtil.parseHeaders(raw as Buffer[], trailers as Record<string, string | string[]>);
+  return trailers;
+}
+
+/**
+ * One HTTP/1.1 attempt: an undici dispatch handler writing straight into the sink, with
+ * backpressure both ways. It implements undici's callback interface (onConnect,
+ * onHeaders, onData, onComplete, onError) rather than the controller one, which undici
+ * wraps per request (another object, headers and trailers parsed into objects first):
+ * measured in the keep-alive profile.
+ */
 class Http1Exchange implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | undefined;
+  private abortRequest: ((reason: Error) => void) | undefined;
+  private resumeResponse: (() => void) | undefined;
   private sent = false;
   private settled = false;
   private timer: NodeJS.Timeout | undefined;
   private cancelled: 'timeout' | 'client-gone' | undefined;
+  private readonly resumeAfterDrain = (): void => this.resumeResponse?.();
 
   constructor(
     private readonly sink: ResponseSink,
     private readonly request: UpstreamRequest,
-    private readonly resolve: (outcome: AttemptOutcome) => void,
+    private readonly done: (outcome: AttemptOutcome) => void,
   ) {
     if (request.timeoutMs > 0) this.timer = setTimeout(() => this.cancel('timeout'), request.timeoutMs);
   }
@@ -173,34 +223,36 @@ class Http1Exchange implements Dispatcher.DispatchHandler {
   cancel(reason: 'timeout' | 'client-gone'): void {
     if (this.settled) return;
     this.cancelled = reason;
-    if (this.controller) this.controller.abort(Object.assign(new Error(reason), { code: reason }));
+    if (this.abortRequest) this.abortRequest(Object.assign(new Error(reason), { code: reason }));
     else this.settle(reason === 'timeout' ? { kind: 'timeout' } : { kind: 'client-gone' });
   }
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
+  onConnect(abort: (reason?: Error) => void): void {
+    this.abortRequest = abort;
     this.sent = true;
-    if (this.cancelled) controller.abort(Object.assign(new Error(this.cancelled), { code: this.cancelled }));
+    if (this.cancelled) abort(Object.assign(new Error(this.cancelled), { code: this.cancelled }));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    if (statusCode < 200) return; // 1xx interim answers are not relayed (Node answers 100-continue itself)
+  onHeaders(statusCode: number, rawHeaders: (Buffer | string)[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx interim answers are not relayed (Node answers 100-continue itself)
+    this.resumeResponse = resume;
     try {
-      this.sink.start(statusCode, responseHeadersFrom(headers, this.request.responseHeaders));
+      this.sink.start(statusCode, responseHeadersFromRaw(rawHeaders, this.request.responseHeaders));
     } catch (error) {
-      controller.abort(error as Error); // e.g. a header value Node refuses to send
+      this.abortRequest?.(error as Error); // e.g. a header value Node refuses to send
+      return false;
     }
+    return true;
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (!this.sink.write(chunk)) {
-      controller.pause();
-      this.sink.onceDrain(() => controller.resume());
-    }
+  onData(chunk: Buffer): boolean {
+    if (this.sink.write(chunk)) return true;
+    this.sink.onceDrain(this.resumeAfterDrain);
+    return false;
   }
 
-  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
-    this.sink.end(Object.keys(trailers).length > 0 ? trailers : undefined);
+  onComplete(rawTrailers: (Buffer | string)[] | null): void {
+    this.sink.end(trailersFromRaw(rawTrailers));
     this.settle({ kind: 'completed' });
   }
 
@@ -209,7 +261,7 @@ class Http1Exchange implements Dispatcher.DispatchHandler {
     this.settle({ kind: 'failed', code: connectionFailureCode(error) });
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+  onError(error: Error): void {
     if (this.cancelled === 'timeout') return this.settle({ kind: 'timeout' });
     if (this.cancelled === 'client-gone') return this.settle({ kind: 'client-gone' });
     const code = connectionFailureCode(error);
@@ -220,33 +272,32 @@ class Http1Exchange implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     if (this.timer) clearTimeout(this.timer);
-    this.resolve(outcome);
+    this.done(outcome);
   }
 }
 
-function sendHttp1(upstream: Http1Upstream, sink: ResponseSink, request: UpstreamRequest, onCancel: (cancel: (reason: 'timeout' | 'client-gone') => void) => void): Promise<AttemptOutcome> {
-  return new Promise((resolve) => {
-    const exchange = new Http1Exchange(sink, request, resolve);
-    onCancel((reason) => exchange.cancel(reason));
-    const headers = request.headers;
-    headers['host'] = request.authority;
-    try {
-      upstream.pool.dispatch(
-        {
-          path: request.path,
-          method: request.method as Dispatcher.HttpMethod,
-          headers: headers as Record<string, string | string[]>,
-          body: request.body,
-          // The client's keep-alive and the backend's are separate hops.
-          reset: false,
-          ...(upstream.servername ? { servername: upstream.servername } : {}),
-        } as Dispatcher.DispatchOptions,
-        exchange,
-      );
-    } catch (error) {
-      exchange.refuse(error as Error);
-    }
-  });
+/** Sends one attempt; `done` is called once with its outcome (possibly before this returns). */
+function sendHttp1(upstream: Http1Upstream, sink: ResponseSink, request: UpstreamRequest, onCancel: (cancel: (reason: 'timeout' | 'client-gone') => void) => void, done: (outcome: AttemptOutcome) => void): void {
+  const exchange = new Http1Exchange(sink, request, done);
+  onCancel((reason) => exchange.cancel(reason));
+  const headers = request.headers;
+  headers['host'] = request.authority;
+  try {
+    upstream.pool.dispatch(
+      {
+        path: request.path,
+        method: request.method as Dispatcher.HttpMethod,
+        headers: headers as Record<string, string | string[]>,
+        body: request.body,
+        // The client's keep-alive and the backend's are separate hops.
+        reset: false,
+        servername: upstream.servername,
+      } as Dispatcher.DispatchOptions,
+      exchange,
+    );
+  } catch (error) {
+    exchange.refuse(error as Error);
+  }
 }
 
 function http2RequestHeaders(upstream: Http2Upstream, request: UpstreamRequest): Record<string, string | string[]> {
@@ -357,6 +408,122 @@ const H2_RETRY_SAME_ENDPOINT: ReadonlySet<string> = new Set(['REFUSED_STREAM', S
 /** A pooled connection closed under a request before any answer (undici's "other side closed", resets). */
 const KEEP_ALIVE_RACE_CODES: ReadonlySet<string> = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
 
+/**
+ * The attempts of one request, one endpoint after another, until one answers. Bodies can
+ * be replayed only while nothing has read them: connect failures move on to the next
+ * endpoint. A bodiless idempotent request whose pooled connection the backend had just
+ * closed (the keep-alive race: reset before any answer) is sent once more. HTTPRouteTimeouts:
+ * `request` bounds the whole exchange, `backendRequest` each attempt. With a retry run (a
+ * rule's retry policy, http-retry.ts) the whole round repeats, after its backoff, while the
+ * run says so; without one a round is all there is.
+ *
+ * Callbacks rather than an async loop: a request answered at once costs no Promise and
+ * no microtask hops (measured in the keep-alive profile).
+ */
+class ForwardAttempts {
+  private index = 0;
+  private cancelCurrent: ((reason: 'timeout' | 'client-gone') => void) | undefined;
+  private clientGone = false;
+  private timedOut = false;
+  private overall: NodeJS.Timeout | undefined;
+  private outcome: AttemptOutcome = NO_ATTEMPT;
+  private resendAllowed: boolean;
+  private sessionRetried = false;
+  private readonly onCancel = (cancel: (reason: 'timeout' | 'client-gone') => void): void => {
+    this.cancelCurrent = cancel;
+  };
+  private readonly onOutcome = (outcome: AttemptOutcome): void => this.settled(outcome);
+  private readonly sink: ResponseSink;
+
+  constructor(
+    private readonly request: DownstreamRequest,
+    private upstreams: readonly HttpUpstream[],
+    private readonly upstreamRequest: UpstreamRequest,
+    timeouts: HttpTimeouts | undefined,
+    private readonly metrics: ProxyMetrics,
+    private readonly done: (outcome: AttemptOutcome) => void,
+    private readonly retry?: { run: RetryRun; upstreams: () => readonly HttpUpstream[] },
+  ) {
+    this.sink = retry ? retry.run.sink : request.sink;
+    this.resendAllowed = upstreamRequest.body === null && IDEMPOTENT_METHODS.has(upstreamRequest.method);
+    const requestMs = timeouts?.requestMs ?? 0;
+    if (requestMs > 0) {
+      this.overall = setTimeout(() => {
+        this.timedOut = true;
+        this.cancelCurrent?.('timeout');
+      }, requestMs);
+    }
+    upstreamRequest.timeoutMs = timeouts?.backendRequestMs ?? 0;
+  }
+
+  start(): void {
+    this.request.sink.onClientGone(() => {
+      this.clientGone = true;
+      this.cancelCurrent?.('client-gone');
+    });
+    this.attempt();
+  }
+
+  private attempt(): void {
+    if (this.index >= this.upstreams.length || this.clientGone || this.timedOut) return this.end();
+    const upstream = this.upstreams[this.index]!;
+    if (upstream.protocol === 'HTTP/2') void sendHttp2(upstream, this.sink, this.upstreamRequest, this.onCancel).then(this.onOutcome);
+    else sendHttp1(upstream, this.sink, this.upstreamRequest, this.onCancel, this.onOutcome);
+  }
+
+  private settled(outcome: AttemptOutcome): void {
+    this.cancelCurrent = undefined;
+    this.outcome = outcome;
+    const upstream = this.upstreams[this.index]!;
+    const listenerName = this.request.connection.listener.name;
+    const goOn = !this.clientGone && !this.timedOut;
+    if (outcome.kind === 'failed' && this.resendAllowed && !this.sink.headersSent && KEEP_ALIVE_RACE_CODES.has(outcome.code) && goOn) {
+      this.resendAllowed = false;
+      this.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
+      return this.attempt(); // the same endpoint: a fresh connection will be used
+    }
+    // An HTTP/2 session that went away (GOAWAY) under a request it never processed: the
+    // endpoint is fine, only that session is done; send once more on a fresh session.
+    if (outcome.kind === 'not-sent' && upstream.protocol === 'HTTP/2' && H2_RETRY_SAME_ENDPOINT.has(outcome.code) && !this.sessionRetried && goOn) {
+      this.sessionRetried = true;
+      this.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
+      return this.attempt();
+    }
+    if (outcome.kind !== 'not-sent') return this.end();
+    this.metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
+    this.index++;
+    this.attempt();
+  }
+
+  /** The end of a round: another after the backoff when the retry run wants one, else the outcome. */
+  private end(): void {
+    const retry = this.retry;
+    if (retry && !this.clientGone && !this.timedOut && retry.run.worthAnother(this.outcome)) {
+      const listenerName = this.request.connection.listener.name;
+      this.metrics.upstreamFailures.inc([listenerName, retry.run.sink.discarded ? 'retried-status' : `retried-${this.outcome.kind}`]);
+      void retry.run.backoff((interrupt) => (this.cancelCurrent = interrupt)).then(() => {
+        this.cancelCurrent = undefined;
+        if (this.clientGone || this.timedOut) return this.finish();
+        this.upstreams = retry.upstreams();
+        this.index = 0;
+        this.upstreamRequest.body = retry.run.nextAttempt();
+        this.attempt();
+      });
+      return;
+    }
+    this.finish();
+  }
+
+  private finish(): void {
+    if (this.overall) clearTimeout(this.overall);
+    // A retry's dropped answer, when the client or the request timeout cut the retries short.
+    if (this.retry?.run.sink.discarded) return this.done(this.clientGone ? { kind: 'client-gone' } : { kind: 'timeout' });
+    this.done(this.timedOut && this.outcome.kind !== 'completed' ? { kind: 'timeout' } : this.outcome);
+  }
+}
+
+const NO_ATTEMPT: AttemptOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
+
 /** Copies are never cancelled: each ends with its answer or its own timeout. */
 const ignoreCancel = (): void => {};
 
@@ -458,7 +625,7 @@ export class HttpForwarder {
     };
     if (request.upgrade) return void this.forwardUpgrade(request, request.upgrade, attempts, choice, upstreamRequest);
     if (rule.retry || mirroring) return void this.forwardHoldingBody(request, rule, choice, attempts, upstreamRequest, mirroring);
-    void this.forward(request, attempts, choice, upstreamRequest, rule.timeouts, false);
+    this.forward(request, attempts, choice, upstreamRequest, rule.timeouts, false);
   }
 
   private handleGrpcRoute(request: DownstreamRequest, matched: GrpcRouteMatched, path: string, query: string): void {
@@ -473,7 +640,7 @@ export class HttpForwarder {
     const headers = this.upstreamHeaders(request);
     if (plan.requestHeaders) applyHeaderEdits(headers, plan.requestHeaders);
     if (choice.requestHeaders) applyHeaderEdits(headers, choice.requestHeaders);
-    void this.forward(request, attempts, choice, {
+    this.forward(request, attempts, choice, {
       method: request.method,
       path: query ? `${path}?${query}` : path,
       authority: request.authority,
@@ -500,12 +667,7 @@ export class HttpForwarder {
     return headers;
   }
 
-  /**
-   * Sends the request to the backend and relays its answer. With a retry run (a rule's
-   * retry policy, http-retry.ts), the attempts repeat while it says so; without one the
-   * outer loop runs once.
-   */
-  private async forward(
+  private forward(
     request: DownstreamRequest,
     upstreams: HttpUpstream[],
     choice: Extract<HttpBackendChoice, { kind: 'resolved' }>,
@@ -513,67 +675,9 @@ export class HttpForwarder {
     timeouts: HttpTimeouts | undefined,
     grpc: boolean,
     retry?: RetryRun,
-  ): Promise<void> {
-    const listenerName = request.connection.listener.name;
-    const sink = retry ? retry.sink : request.sink;
-    let cancelCurrent: ((reason: 'timeout' | 'client-gone') => void) | undefined;
-    let clientGone = false;
-    let timedOut = false;
-    sink.onClientGone(() => {
-      clientGone = true;
-      cancelCurrent?.('client-gone');
-    });
-    // HTTPRouteTimeouts: `request` bounds the whole exchange, `backendRequest` each attempt.
-    const requestMs = timeouts?.requestMs ?? 0;
-    const overall = requestMs > 0 ? setTimeout(() => ((timedOut = true), cancelCurrent?.('timeout')), requestMs) : undefined;
-    upstreamRequest.timeoutMs = timeouts?.backendRequestMs ?? 0;
-    // Bodies can be replayed only while nothing has read them: connect failures move on to
-    // the next endpoint. A bodiless idempotent request whose pooled connection the backend
-    // had just closed (the keep-alive race: reset before any answer) is sent once more.
-    let outcome: AttemptOutcome = { kind: 'not-sent', code: 'NO_ATTEMPT' };
-    let resendAllowed = upstreamRequest.body === null && IDEMPOTENT_METHODS.has(upstreamRequest.method);
-    let sessionRetried = false;
-    const onCancel = (cancel: (reason: 'timeout' | 'client-gone') => void): void => {
-      cancelCurrent = cancel;
-    };
-    try {
-      for (;;) {
-        for (let i = 0; i < upstreams.length && !clientGone && !timedOut; i++) {
-          const upstream = upstreams[i]!;
-          outcome = upstream.protocol === 'HTTP/2' ? await sendHttp2(upstream, sink, upstreamRequest, onCancel) : await sendHttp1(upstream, sink, upstreamRequest, onCancel);
-          cancelCurrent = undefined;
-          if (outcome.kind === 'failed' && resendAllowed && !sink.headersSent && KEEP_ALIVE_RACE_CODES.has(outcome.code) && !clientGone && !timedOut) {
-            resendAllowed = false;
-            this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
-            i--; // the same endpoint: a fresh connection will be used
-            continue;
-          }
-          // An HTTP/2 session that went away (GOAWAY) under a request it never processed: the
-          // endpoint is fine, only that session is done; send once more on a fresh session.
-          if (outcome.kind === 'not-sent' && upstream.protocol === 'HTTP/2' && H2_RETRY_SAME_ENDPOINT.has(outcome.code) && !sessionRetried && !clientGone && !timedOut) {
-            sessionRetried = true;
-            this.deps.metrics.upstreamFailures.inc([listenerName, `resent-${outcome.code.toLowerCase()}`]);
-            i--;
-            continue;
-          }
-          if (outcome.kind !== 'not-sent') break;
-          this.deps.metrics.upstreamFailures.inc([listenerName, `connect-${outcome.code.toLowerCase()}`]);
-        }
-        if (retry === undefined || clientGone || timedOut || !retry.worthAnother(outcome)) break;
-        this.deps.metrics.upstreamFailures.inc([listenerName, retry.sink.discarded ? 'retried-status' : `retried-${outcome.kind}`]);
-        await retry.backoff((interrupt) => (cancelCurrent = interrupt));
-        cancelCurrent = undefined;
-        if (clientGone || timedOut) break;
-        upstreams = choice.upstreams.attempts(this.deps.options.upstreamMaxAttempts);
-        upstreamRequest.body = retry.nextAttempt();
-      }
-    } finally {
-      if (overall) clearTimeout(overall);
-    }
-    // A retry's dropped answer, when the client or the request timeout cut the retries short.
-    if (retry?.sink.discarded) outcome = clientGone ? { kind: 'client-gone' } : { kind: 'timeout' };
-    else if (timedOut && outcome.kind !== 'completed') outcome = { kind: 'timeout' };
-    this.finish(request, outcome, choice, grpc);
+  ): void {
+    const again = retry ? { run: retry, upstreams: () => choice.upstreams.attempts(this.deps.options.upstreamMaxAttempts) } : undefined;
+    new ForwardAttempts(request, upstreams, upstreamRequest, timeouts, this.deps.metrics, (outcome) => this.finish(request, outcome, choice, grpc), again).start();
   }
 
   /**
@@ -597,13 +701,16 @@ export class HttpForwarder {
     if (mirroring) this.sendMirrors(request.connection.listener.name, mirroring.mirrors, { ...upstreamRequest, headers: mirroring.headers }, body, rule.timeouts);
     const retry = rule.retry ? new RetryRun(request.sink, rule.retry, body) : undefined;
     upstreamRequest.body = body === undefined ? null : body.kind === 'whole' ? bodyStream(body.bytes) : body.stream;
-    return this.forward(request, upstreams, choice, upstreamRequest, rule.timeouts, false, retry);
+    this.forward(request, upstreams, choice, upstreamRequest, rule.timeouts, false, retry);
   }
 
   /** Fire and forget: a copy of the request to each mirror whose share it falls in; answers dropped, failures only counted. */
   private sendMirrors(listenerName: string, mirrors: readonly MirrorPlan[], original: UpstreamRequest, body: HeldBody | undefined, timeouts: HttpTimeouts | undefined): void {
     const { metrics } = this.deps;
     if (body?.kind === 'streamed') return void metrics.upstreamFailures.inc([listenerName, 'mirror-body-too-large']);
+    const counted = (outcome: AttemptOutcome): void => {
+      if (outcome.kind !== 'completed') metrics.upstreamFailures.inc([listenerName, `mirror-${outcome.kind}`]);
+    };
     for (const mirror of mirrors) {
       if (!mirrorChosen(mirror.share)) continue;
       const choice = mirror.backends.next();
@@ -619,10 +726,8 @@ export class HttpForwarder {
         timeoutMs: timeouts?.backendRequestMs || MIRROR_TIMEOUT_MS,
         responseHeaders: [],
       };
-      const sent = upstream.protocol === 'HTTP/2' ? sendHttp2(upstream, DISCARDING_SINK, copy, ignoreCancel) : sendHttp1(upstream, DISCARDING_SINK, copy, ignoreCancel);
-      void sent.then((outcome) => {
-        if (outcome.kind !== 'completed') metrics.upstreamFailures.inc([listenerName, `mirror-${outcome.kind}`]);
-      });
+      if (upstream.protocol === 'HTTP/2') void sendHttp2(upstream, DISCARDING_SINK, copy, ignoreCancel).then(counted);
+      else sendHttp1(upstream, DISCARDING_SINK, copy, ignoreCancel, counted);
     }
   }
 

@@ -22,8 +22,13 @@ const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 // ---------------------------------------------------------------------------------
 // Sinks
 
+/** Status codes as label values, made once. */
+const STATUS_TEXT: readonly string[] = Array.from({ length: 600 }, (_, code) => String(code));
+const statusText = (status: number): string => STATUS_TEXT[status] ?? String(status);
+
 class Http1ResponseSink implements ResponseSink {
   status = 0;
+  private clientGone: (() => void) | undefined;
 
   constructor(
     private readonly res: ServerResponse,
@@ -40,7 +45,7 @@ class Http1ResponseSink implements ResponseSink {
     if (this.listener.generation.retired) this.res.shouldKeepAlive = false;
     this.res.writeHead(status, headers as http.OutgoingHttpHeaders);
     this.status = status;
-    this.context.metrics.httpRequests.inc([this.listener.name, String(status)]);
+    this.context.metrics.httpRequests.incPair(this.listener.name, statusText(status));
     if (options.endStream) this.res.end();
   }
 
@@ -63,9 +68,12 @@ class Http1ResponseSink implements ResponseSink {
   }
 
   onClientGone(callback: () => void): void {
-    this.res.once('close', () => {
-      if (!this.res.writableFinished) callback();
-    });
+    this.clientGone = callback;
+  }
+
+  /** The frontend's one 'close' listener per answer calls this (no listener of our own per request). */
+  closed(): void {
+    if (this.clientGone && !this.res.writableFinished) this.clientGone();
   }
 }
 
@@ -86,9 +94,11 @@ class Http2ResponseSink implements ResponseSink {
   start(status: number, headers: HeaderMap, options: ResponseStartOptions = {}): void {
     const endStream = options.endStream === true;
     this.trailersExpected = !endStream && options.trailers === true;
-    this.stream.respond({ ...headers, ':status': status } as http2.OutgoingHttpHeaders, { endStream, waitForTrailers: this.trailersExpected });
+    // Every caller builds `headers` for this answer alone: adding the pseudo-header saves a copy.
+    (headers as http2.OutgoingHttpHeaders)[':status'] = status;
+    this.stream.respond(headers as http2.OutgoingHttpHeaders, { endStream, waitForTrailers: this.trailersExpected });
     this.status = status;
-    this.context.metrics.httpRequests.inc([this.listener.name, String(status)]);
+    this.context.metrics.httpRequests.incPair(this.listener.name, statusText(status));
   }
 
   write(chunk: Buffer): boolean {
@@ -327,16 +337,15 @@ export class HttpFrontend implements HttpFrontendHandle {
     }
     req.on('error', () => {});
     res.on('error', () => {});
-    const state = this.http1Sockets.get(req.socket);
-    if (state) {
-      state.inFlight++;
-      res.once('close', () => {
-        if (--state.inFlight > 0) return;
-        state.idleSince = performance.now();
-        if (state.closeWhenIdle) this.closeIfIdleLongEnough(req.socket, state);
-      });
-    }
     const sink = new Http1ResponseSink(res, this.listener, this.context);
+    const state = this.http1Sockets.get(req.socket);
+    if (state) state.inFlight++;
+    res.once('close', () => {
+      sink.closed();
+      if (!state || --state.inFlight > 0) return;
+      state.idleSince = performance.now();
+      if (state.closeWhenIdle) this.closeIfIdleLongEnough(req.socket, state);
+    });
     const request = http1DownstreamRequest(connection, req, hasHttp1Body(req) ? req : null, sink);
     if (!request.body) req.resume(); // nothing to read, but let 'end' happen so keep-alive works
     this.context.forwarder.handle(request);

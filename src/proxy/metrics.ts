@@ -49,6 +49,12 @@ export class Counter extends MetricFamily {
     const key = this.keyOf(labelValues);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
+
+  /** inc([first, second]) without the array, for counters bumped on every request. */
+  incPair(first: string, second: string, by = 1): void {
+    const key = first + LABEL_SEPARATOR + second;
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
 }
 
 export class Gauge extends MetricFamily {

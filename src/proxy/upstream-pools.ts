@@ -73,8 +73,11 @@ export class Http1Upstream {
   /**
    * The SNI for upstream TLS. Passed with every request: undici otherwise derives the
    * SNI from the request's Host header (core/request.js), which is the client's host.
+   * A plain-HTTP pool never uses it, but gets the endpoint's address all the same: that
+   * derivation runs net.isIP over the Host header on every request (seen in the
+   * keep-alive profile).
    */
-  readonly servername: string | undefined;
+  readonly servername: string;
 
   constructor(
     readonly key: string,
@@ -83,7 +86,7 @@ export class Http1Upstream {
     options: ProxyOptions,
   ) {
     const scheme = policy ? 'https' : 'http';
-    this.servername = policy?.serverName;
+    this.servername = policy?.serverName ?? endpoint.address;
     this.pool = new Pool(`${scheme}://${hostForUrl(endpoint.address)}:${endpoint.port}`, {
       pipelining: 1,
       keepAliveTimeout: options.upstreamKeepAliveTimeoutMs,

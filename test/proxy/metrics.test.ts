@@ -14,6 +14,15 @@ describe('metrics', () => {
     );
   });
 
+  it('incPair counts into the same sample as inc with the two label values', () => {
+    const registry = new MetricsRegistry();
+    const counter = registry.counter('http_total', 'Requests.', ['listener', 'code']);
+    counter.inc(['https', '200']);
+    counter.incPair('https', '200');
+    counter.incPair('https', '404', 2);
+    expect(renderPrometheus(registry.snapshot())).to.equal('# HELP http_total Requests.\n# TYPE http_total counter\nhttp_total{listener="https",code="200"} 2\nhttp_total{listener="https",code="404"} 2\n');
+  });
+
   it('sums counters and the named gauges across processes; other gauges keep the last value', () => {
     const make = (n: number) => {
       const registry = new MetricsRegistry();

@@ -151,4 +151,65 @@ describe('proxy: stream relay delivers every byte exactly (reused upstream read 
     expect(all.length).to.equal(PAYLOAD.length);
     expect(sha256(all)).to.equal(sha256(PAYLOAD));
   });
+
+  describe('relay(): byte counts and idle timeout without per-chunk work', () => {
+    /** An echo backend: every byte back, FIN for FIN. */
+    let echo: Server;
+    before(async () => {
+      echo = net.createServer({ allowHalfOpen: true }, (socket) => {
+        socket.on('error', () => {});
+        socket.pipe(socket);
+      });
+      await new Promise<void>((resolve) => echo.listen(0, address, () => resolve()));
+    });
+    after(() => echo?.close());
+
+    /** A client socket as the proxy accepts it (paused), relayed to the echo backend. */
+    async function relayedPair(options: Parameters<typeof relay>[2]): Promise<{ client: net.Socket; result: Promise<Parameters<NonNullable<NonNullable<Parameters<typeof relay>[2]>['onClose']>>[0]> }> {
+      const front = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
+      await new Promise<void>((resolve) => front.listen(0, address, () => resolve()));
+      const client = net.connect({ host: address, port: (front.address() as net.AddressInfo).port, allowHalfOpen: true });
+      client.on('error', () => {}); // an idle timeout resets the stream
+      const accepted = await new Promise<net.Socket>((resolve) => front.once('connection', resolve));
+      front.close();
+      const upstream = await connectEndpoint({ address, port: (echo.address() as net.AddressInfo).port }, 5_000);
+      const result = new Promise<Parameters<NonNullable<NonNullable<Parameters<typeof relay>[2]>['onClose']>>[0]>((resolve) => relay(accepted, upstream, { ...options, onClose: resolve }));
+      return { client, result };
+    }
+
+    it('counts the bytes of both directions exactly, the initial bytes included', async () => {
+      const initial = Buffer.from('hello-first');
+      const { client, result } = await relayedPair({ initialBytes: initial });
+      const sent = PAYLOAD.subarray(0, 1024 * 1024 + 5);
+      const echoed = readAll(client, false);
+      client.end(sent);
+      const received = await echoed;
+      client.destroy();
+      const counts = await result;
+      expect(received.length, 'echoed bytes').to.equal(initial.length + sent.length);
+      expect(counts).to.deep.include({ bytesFromClient: initial.length + sent.length, bytesFromUpstream: initial.length + sent.length, outcome: 'completed' });
+    });
+
+    it('closes a stream without traffic as idle-timeout, and keeps one with traffic open', async () => {
+      const quiet = await relayedPair({ idleTimeoutMs: 200 });
+      const busy = await relayedPair({ idleTimeoutMs: 200 });
+      busy.client.on('data', () => {});
+      let busyClosed = false;
+      void busy.result.then(() => (busyClosed = true));
+      // Traffic every 40 ms for well over the limit; meanwhile the quiet one must time out.
+      for (let i = 0; i < 20; i++) {
+        busy.client.write('x');
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+      const quietResult = await quiet.result;
+      expect(quietResult.outcome).to.equal('idle-timeout');
+      expect(busyClosed, 'the stream with traffic every 40 ms was closed by a 200 ms idle timeout').to.equal(false);
+      busy.client.end();
+      const busyResult = await busy.result;
+      expect(busyResult.outcome).to.equal('completed');
+      expect(busyResult.bytesFromClient).to.equal(20);
+      quiet.client.destroy();
+      busy.client.destroy();
+    });
+  });
 });
