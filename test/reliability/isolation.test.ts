@@ -126,6 +126,8 @@ describe('isolation: namespaces, ReferenceGrants, passthrough never terminated, 
       apiVersion: `${group}/v1`, kind: 'Gateway', metadata: { name: 'granted' },
       spec: { gatewayClassName: 'portcullis', listeners: [
         { name: 'https', port: 443, protocol: 'HTTPS', hostname: 'grant.example.com', tls: { certificateRefs: [{ name: 'shared', namespace: certs.namespace }] } },
+        // Without the grant the HTTPS listener cannot be programmed; this one keeps the Gateway Programmed, with its address.
+        { name: 'http', port: 80, protocol: 'HTTP' },
       ] },
     } as KubernetesObject]);
     const address = await gateways.gatewayAddress('granted');
