@@ -1,14 +1,19 @@
-// Faults on a dedicated local cluster, under steady traffic (npm run test:chaos). Three
+// Faults on a dedicated local cluster, under steady traffic (npm run test:chaos). Four
 // clients send one request every 50 ms over kept-alive connections — HTTP/1.1 over
-// plain HTTP, HTTP/1.1 over TLS, HTTP/2 over TLS — and every test asserts that none of
-// their requests failed while it ran (except the proxy kill, where the proxy itself is
-// gone: there it must come back and be reprogrammed). Then, each fault once:
+// plain HTTP, HTTP/1.1 over TLS, HTTP/2 over TLS with node:http2 (which handles GOAWAY
+// as RFC 9113 asks) and with undici (whose GOAWAY failures, nodejs/undici#5089, are
+// counted apart) — and every test asserts that none of their requests failed while it
+// ran (except the proxy kill, where the proxy itself is gone: there it must come back
+// and be reprogrammed). Then, each fault once:
 //   the controller frozen then killed, the proxy killed, kube-apiserver killed, etcd
-//   killed, a backend Pod deleted, broken objects beside good ones, and the TLS Secret
+//   killed (changes made just before and just after must both land, a deletion too), a
+//   backend Pod deleted, a backend Pod's process killed (its endpoint still listed: the
+//   proxy must try the other one), broken objects beside good ones, and the TLS Secret
 //   rotated every few seconds (new handshakes must see each new serial within 30 s).
 // Pids come from the cluster's status.json (the supervisor restarts what dies).
 import { expect } from 'chai';
 import { X509Certificate } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect as connectTls } from 'node:tls';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -19,6 +24,7 @@ import { defaultTimeouts } from '../../src/harness/timeouts.js';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from '../../src/lib/certs.js';
 import { waitFor } from '../../src/lib/kube.js';
 import { clusterStartTimeoutMs } from '../support/shared-cluster.js';
+import { parsePrometheus } from '../proxy/proxy-harness.js';
 import { alive, componentPid, probe, SteadyClient } from './steady-client.js';
 
 const host = 'steady.example.com';
@@ -72,6 +78,11 @@ describe('chaos: faults on a dedicated local cluster, under steady traffic', fun
       const pid = componentPid(cluster.paths.status, name);
       return pid !== undefined && pid !== before && alive(pid) ? pid : undefined;
     });
+  /** Attempts the proxy could not complete on an endpoint and sent on (connect failures, resends). */
+  const upstreamRetries = async () => {
+    const text = await (await fetch(`http://127.0.0.1:${cluster.config.proxyAdminPort}/metrics`)).text();
+    return [...parsePrometheus(text)].filter(([name]) => name.startsWith('portcullis_upstream_failures_total{') && /reason="(connect|resent)-/.test(name)).reduce((n, [, value]) => n + value, 0);
+  };
   const apiBack = () => waitFor({ what: 'the API server to answer again', timeoutMs: 120_000, intervalMs: 500 }, async () => ((await cluster.kubeConfig().makeApiClient(CoreV1Api).listNamespace()).items.length > 0 ? true : undefined));
 
   before(async function () {
@@ -95,7 +106,8 @@ describe('chaos: faults on a dedicated local cluster, under steady traffic', fun
     clients = [
       new SteadyClient(`http://${address}`, host, '/', 50).start(),
       new SteadyClient(`https://${address}`, host, '/', 50, { ca: ca.certPem }).start(),
-      new SteadyClient(`https://${address}`, host, '/', 50, { h2: true, ca: ca.certPem }).start(),
+      new SteadyClient(`https://${address}`, host, '/', 50, { h2: 'nghttp2', ca: ca.certPem }).start(),
+      new SteadyClient(`https://${address}`, host, '/', 50, { h2: 'undici', ca: ca.certPem }).start(),
     ];
     await sleep(2000);
     expect(failures(), describeClients()).to.equal(0);
@@ -114,7 +126,8 @@ describe('chaos: faults on a dedicated local cluster, under steady traffic', fun
     this.timeout(120_000);
     await Promise.all(clients.map((c) => c.stop()));
     const requests = clients.reduce((n, c) => n + c.total(), 0);
-    console.log(`      chaos faults: ${survived.length} faults survived; ${requests} steady requests, ${failures()} failed in all (the proxy-kill window included)`);
+    const knownUndici = clients.reduce((n, c) => n + c.undiciGoawayFailures.length, 0);
+    console.log(`      chaos faults: ${survived.length} faults survived; ${requests} steady requests, ${failures()} failed in all (the proxy-kill window included); undici over HTTP/2: ${knownUndici} failed by a GOAWAY (known, nodejs/undici#5089)`);
     for (const c of clients) console.log(`        ${c.describe()}`);
     await cluster?.down();
   });
@@ -155,18 +168,29 @@ describe('chaos: faults on a dedicated local cluster, under steady traffic', fun
   });
 
   for (const component of ['kube-apiserver', 'etcd'] as const) {
-    it(`${component} killed under the controller: watches resume, and a change made after the restart is served`, async function () {
+    it(`${component} killed under the controller: watches resume, and no update is lost (one made just before, one after, a deletion after)`, async function () {
+      const [doomed, before, after] = (['doomed', 'before', 'after'] as const).map((step) => ({ name: `${step}-${component}`, path: `/${step}-${component}` }));
+      await ctx.applyObjects([route(doomed.name, doomed.path)]);
+      await served(doomed.path, 'a route to delete after the restart', `${doomed.name}.example.com`);
+      // Written just before the kill: the API server took it, so it must be served, whether
+      // or not the controller's watch saw it before the connection broke.
+      await ctx.applyObjects([route(before.name, before.path)]);
       const pid = componentPid(cluster.paths.status, component)!;
       process.kill(pid, 'SIGKILL');
       await restarted(component, pid);
       await apiBack();
-      const path = component === 'etcd' ? '/c4' : '/c3';
       // A restarted API server answers 503 for a while ("before all known HTTP paths have been installed").
       await waitFor({ what: 'the API server to accept a change', timeoutMs: 120_000, intervalMs: 1000 }, async () => {
-        await ctx.applyObjects([route(`after-${component}`, path)]);
+        await ctx.applyObjects([route(after.name, after.path)]);
         return true;
       });
-      await served(path, `a change made after the ${component} restart to be served`, `after-${component}.example.com`);
+      await ctx.deleteCustom('HTTPRoute', doomed.name);
+      await served(before.path, `a change made just before the ${component} kill to be served`, `${before.name}.example.com`);
+      await served(after.path, `a change made after the ${component} restart to be served`, `${after.name}.example.com`);
+      await waitFor({ what: `the route deleted after the ${component} restart to stop being served`, timeoutMs: consistencyMs }, async () => {
+        const answer = await probe(`http://${address}${doomed.path}`, `${doomed.name}.example.com`);
+        return 'status' in answer && answer.status === 404 ? true : undefined;
+      });
       noneLost();
     });
   }
@@ -182,6 +206,24 @@ describe('chaos: faults on a dedicated local cluster, under steady traffic', fun
     const before = clients.map((c) => c.pods.get(victim) ?? 0);
     await sleep(3000);
     expect(clients.map((c) => c.pods.get(victim) ?? 0), `no request reaches deleted Pod ${victim}`).to.deep.equal(before);
+    noneLost();
+  });
+
+  it("a backend Pod's process killed (its endpoint still listed): requests that meet its closed port are sent to the other Pod", async function () {
+    const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
+    await ctx.podsReady('app=echo', 2);
+    await sleep(2000); // both endpoints programmed
+    const pods = (await core.listNamespacedPod({ namespace: 'chaos', labelSelector: 'app=echo' })).items.filter((p) => !p.metadata?.deletionTimestamp);
+    const victim = pods[0]!.metadata!.name!;
+    const retriesBefore = await upstreamRetries();
+    const pids = processesOfPod(victim);
+    expect(pids, `the processes of Pod ${victim}`).to.not.deep.equal([]);
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    // The node agent restarts it after a 1 s back-off; meanwhile its endpoint goes away and comes back.
+    await sleep(5000);
+    const retried = (await upstreamRetries()) - retriesBefore;
+    console.log(`      backend crash: the proxy met the dead endpoint ${retried} times and sent those requests on`);
+    expect(retried, 'the proxy met the dead endpoint at least once (else this test proved nothing)').to.be.greaterThan(0);
     noneLost();
   });
 
@@ -226,6 +268,18 @@ describe('chaos: faults on a dedicated local cluster, under steady traffic', fun
     noneLost();
   });
 });
+
+/** Pids of the processes the node agent runs for `pod` (the echo gets POD_NAME from the downward API). */
+function processesOfPod(pod: string): number[] {
+  const marker = `POD_NAME=${pod}\0`;
+  return readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
+    try {
+      return `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`.includes(`\0${marker}`);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
 
 function handshakeSerial(address: string, servername: string, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {

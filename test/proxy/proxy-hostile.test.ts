@@ -1,8 +1,12 @@
 // Bad input against the real proxy: whatever a client sends (or does not send), the
 // connection is closed — never a hang, never a crash — a counter says why, and every
-// other connection keeps being served. Timeouts are shortened by flags so the suite is quick.
+// other connection keeps being served: a well-behaved client runs beside the whole suite
+// and must see zero errors, and the proxy's memory must stay bounded over repeated rounds
+// of hostile connections. Timeouts are shortened by flags so the suite is quick.
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Client } from 'undici';
@@ -35,6 +39,9 @@ import {
   type HttpBackendServer,
 } from './proxy-harness.js';
 
+/** Where the module-level helpers connect (set by the suite's before hook). */
+const currentTarget = { address: '', httpsPort: 0 };
+
 describe('proxy: hostile and broken clients', function () {
   this.timeout(15_000);
   let proxy: RunningProxy;
@@ -44,12 +51,15 @@ describe('proxy: hostile and broken clients', function () {
   let httpPort: number;
   let passthroughPort: number;
   let echo: HttpBackendServer;
+  /** A well-behaved client beside every hostile one: HTTPS and plain HTTP, kept alive. */
+  const wellBehaved = { ok: 0, errors: [] as string[], running: true, loops: [] as Promise<void>[] };
 
   before(async function () {
     this.timeout(30_000);
     pki = await testPki();
     address = loopbackAddress();
     [httpsPort, httpPort, passthroughPort] = await Promise.all([freePort(address), freePort(address), freePort(address)]);
+    Object.assign(currentTarget, { address, httpsPort });
     echo = await startHttpBackend(address, 'echo-1');
     const tlsEcho = await startTlsEchoBackend(address, 'tlsecho-1', pki.demoRsa);
     proxy = await startProxy([
@@ -73,12 +83,36 @@ describe('proxy: hostile and broken clients', function () {
       ]),
     );
     expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    const clients = [new Client(`https://${address}:${httpsPort}`, { connect: { ca: pki.ca.certPem, servername: 'demo.example.com' } }), new Client(`http://${address}:${httpPort}`)];
+    wellBehaved.loops = clients.map(async (client) => {
+      while (wellBehaved.running) {
+        try {
+          const response = await client.request({ path: '/', method: 'GET', headers: { host: 'demo.example.com' } });
+          const body = await response.body.text();
+          if (response.statusCode === 200 && body === 'Running on Pod echo-1.\n') wellBehaved.ok++;
+          else wellBehaved.errors.push(`${response.statusCode}: ${body.slice(0, 100)}`);
+        } catch (error) {
+          wellBehaved.errors.push((error as Error).message);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await client.close();
+    });
   });
 
   after(async () => {
+    wellBehaved.running = false;
+    await Promise.all(wellBehaved.loops);
     await stopAllProxies();
     await closeAllBackends();
   });
+
+  /** No connection open but the well-behaved client's one keep-alive connection per HTTP listener. */
+  async function onlyWellBehavedOpen(): Promise<boolean> {
+    const metrics = await proxy.metrics();
+    const active = (name: string) => metrics.get(`portcullis_connections_active{listener="${name}"}`) ?? 0;
+    return active('https') <= 1 && active('http') <= 1 && active('passthrough') === 0;
+  }
 
   async function failureCount(listenerName: string, reason: string): Promise<number> {
     return (await proxy.metrics()).get(`portcullis_tls_handshake_failures_total{listener="${listenerName}",reason="${reason}"}`) ?? 0;
@@ -191,7 +225,10 @@ describe('proxy: hostile and broken clients', function () {
       resetAfter(passthroughPort, typicalHello('demo.example.com'), 30),
       resetAfter(httpPort, Buffer.from('GET / HTTP/1.1\r\nHost: a\r\n'), 5),
       resetAfter(httpPort, Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), 5),
+      // Mid-body: a POST that announces 100 kB, sends 1 kB, and resets.
+      resetAfter(httpPort, midBodyPost(), 30),
     ]);
+    await resetTlsMidBody('http/1.1');
     // A random storm, concurrently.
     const storm = Array.from({ length: 40 }, (_, i) => {
       const bytes = Buffer.alloc(1 + (i * 37) % 300);
@@ -203,9 +240,7 @@ describe('proxy: hostile and broken clients', function () {
     await waitFor(
       'every hostile connection to be closed',
       async () => {
-        const metrics = await proxy.metrics();
-        const active = ['https', 'http', 'passthrough'].map((name) => metrics.get(`portcullis_connections_active{listener="${name}"}`) ?? 0);
-        return active.every((n) => n === 0) ? true : undefined;
+        return (await onlyWellBehavedOpen()) ? true : undefined;
       },
       3_000,
     );
@@ -248,11 +283,55 @@ describe('proxy: hostile and broken clients', function () {
     await waitFor(
       'every half-closed connection to be closed',
       async () => {
-        const metrics = await proxy.metrics();
-        return ['https', 'http'].every((name) => (metrics.get(`portcullis_connections_active{listener="${name}"}`) ?? 0) === 0) ? true : undefined;
+        return (await onlyWellBehavedOpen()) ? true : undefined;
       },
       3_000,
     );
+  });
+
+  it('rounds of hostile connections: all closed after each, proxy memory stays bounded', async function () {
+    this.timeout(60_000);
+    const rss = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proxy.child.pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024;
+    const round = async () => {
+      const hostile: Promise<unknown>[] = [];
+      for (let i = 0; i < 20; i++) {
+        hostile.push(rawExchange(address, httpsPort, Buffer.from(`\x16\x03\x01garbage ${i}`, 'latin1'), 3_000));
+        hostile.push(rawExchange(address, httpsPort, frameRecords(clientHelloMessage({ extensions: [extension(0xffaa, Buffer.alloc(20_000))] }), [16_000, 16_000]), 3_000));
+        hostile.push(rawExchange(address, httpPort, Buffer.from(`GET / HTTP/1.1\r\nHost: a\r\nX-Flood: ${'a'.repeat(8_000)}\r\n\r\n`), 3_000));
+        hostile.push(rawExchange(address, httpPort, Buffer.from('POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'), 3_000));
+        hostile.push(rawExchange(address, passthroughPort, typicalHello('demo.example.com').subarray(0, 50), 3_000));
+        hostile.push(resetTlsMidBody('http/1.1'));
+      }
+      await Promise.all(hostile);
+      await waitFor('every hostile connection of the round to be closed', async () => {
+        return (await onlyWellBehavedOpen()) ? true : undefined;
+      }, 5_000);
+    };
+    await round(); // warm-up: buffers and pools reach their working size
+    const before = rss();
+    const rounds = 6;
+    for (let i = 0; i < rounds; i++) await round();
+    const after = rss();
+    const growthMiB = (after - before) / 2 ** 20;
+    console.log(`      hostile rounds: ${rounds} × 120 connections; proxy RSS ${(before / 2 ** 20).toFixed(0)} → ${(after / 2 ** 20).toFixed(0)} MiB`);
+    // A leak of 45 KiB per connection would add 32 MiB over these 720 connections.
+    expect(growthMiB, 'RSS growth over the rounds (MiB)').to.be.lessThan(32);
+  });
+
+  // Found by the rounds above: an HTTP/2 connection the client resets within ~30 ms of
+  // sending a request (headers and part of a body) stays counted open by the proxy —
+  // portcullis_connections_active and its config generation's hold are not released,
+  // even after 150 s (5–19 of 20 per round on the 2-core machine; none with HTTP/1.1, none when
+  // the reset comes 300 ms later). Not fixed here (termination.ts / http-frontend.ts):
+  // see reports/RELIABILITY.md, "Known, not fixed". Unskip once fixed.
+  it.skip('HTTP/2 connections reset right after their first request are all closed', async function () {
+    await Promise.all(Array.from({ length: 20 }, () => resetTlsMidBody('h2')));
+    await waitFor('every reset HTTP/2 connection to be closed', async () => ((await onlyWellBehavedOpen()) ? true : undefined), 5_000);
+  });
+
+  it('the well-behaved client beside all of it saw zero errors', () => {
+    expect(wellBehaved.errors, wellBehaved.errors.slice(0, 5).join('\n')).to.deep.equal([]);
+    expect(wellBehaved.ok, 'requests answered').to.be.greaterThan(20);
   });
 
   it('after all that, the proxy is alive and serves', async () => {
@@ -269,6 +348,35 @@ describe('proxy: hostile and broken clients', function () {
     expect(proxy.logs.filter((line) => line.level === 'error'), JSON.stringify(proxy.logs.filter((line) => line.level === 'error'))).to.have.length(0);
   });
 });
+
+/** A POST that announces a 100 kB body and sends 1 kB of it. */
+function midBodyPost(): Buffer {
+  return Buffer.concat([Buffer.from('POST / HTTP/1.1\r\nHost: demo.example.com\r\nContent-Length: 100000\r\n\r\n'), Buffer.alloc(1000, 0x61)]);
+}
+
+/** Over TLS (HTTP/1.1, or HTTP/2 through node:http2): a request body cut by a TCP reset. */
+function resetTlsMidBody(alpn: 'h2' | 'http/1.1'): Promise<void> {
+  return new Promise((resolve) => {
+    const raw = net.connect({ host: currentTarget.address, port: currentTarget.httpsPort });
+    raw.on('error', () => resolve());
+    const socket = tls.connect({ socket: raw, servername: 'demo.example.com', rejectUnauthorized: false, ALPNProtocols: [alpn] }, () => {
+      if (alpn === 'h2') {
+        const session = http2.connect(`https://demo.example.com`, { createConnection: () => socket });
+        session.on('error', () => {});
+        const stream = session.request({ ':method': 'POST', ':path': '/', 'content-length': '100000' });
+        stream.on('error', () => {});
+        stream.write(Buffer.alloc(1000, 0x61));
+      } else {
+        socket.write(midBodyPost());
+      }
+      setTimeout(() => {
+        raw.resetAndDestroy();
+        resolve();
+      }, 30);
+    });
+    socket.on('error', () => resolve());
+  });
+}
 
 /** Writes `bytes`, half-closes, and reports how the proxy ended the connection. */
 function halfClosedExchange(host: string, port: number, bytes: Buffer): Promise<{ received: Buffer; ended: 'eof' | 'reset' | 'timeout'; elapsedMs: number }> {
