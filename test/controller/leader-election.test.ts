@@ -93,7 +93,7 @@ describe('controller: leader election with a Lease (two replicas)', function () 
     });
     await waitFor({ what: 'the leader to report the second listener', timeoutMs: 60_000 }, async () => ((await gateway()).status?.listeners?.length === 2 ? true : undefined));
     await waitFor({ what: "the follower's proxy to serve the second listener", timeoutMs: 30_000 }, async () => ((await servedListeners(follower)).includes(`${follower.address}:8081`) ? true : undefined));
-    expect(statusWrites(leader), 'the leader wrote status').to.be.greaterThan(0);
+    await waitFor({ what: 'the leader to log its status writes', timeoutMs: 30_000 }, async () => (statusWrites(leader) > 0 ? true : undefined));
     expect(statusWrites(follower), 'the follower wrote no status').to.equal(0);
     expect(leads(follower)).to.equal(false);
   });
@@ -114,6 +114,7 @@ describe('controller: leader election with a Lease (two replicas)', function () 
       return value === follower.address ? value : undefined;
     });
     expect(published).to.equal(follower.address);
-    expect(statusWrites(follower)).to.be.greaterThan(0);
+    // Its log line can arrive after the API server already shows the write.
+    await waitFor({ what: 'the new leader to log its status writes', timeoutMs: 30_000 }, async () => (statusWrites(follower) > 0 ? true : undefined));
   });
 });
