@@ -40,6 +40,50 @@ function clientCertificateError(tlsSocket: TLSSocket): string | undefined {
   return error ? (error.code ?? 'UNKNOWN') : undefined;
 }
 
+/** What both layers of a terminated connection say about their writes (libuv and TLSWrap fields). */
+interface WriteState {
+  tlsQueued: number;
+  tcpQueued: number;
+  tcpWritten: number;
+}
+
+function writeState(tlsSocket: TLSSocket, socket: Socket): WriteState | undefined {
+  type Handle = { writeQueueSize?: number; bytesWritten?: number } | null | undefined;
+  const tlsHandle = (tlsSocket as unknown as { _handle?: Handle })._handle;
+  const tcpHandle = (socket as unknown as { _handle?: Handle })._handle;
+  if (tlsSocket.destroyed || !tlsHandle || !tcpHandle) return undefined;
+  return { tlsQueued: tlsHandle.writeQueueSize ?? 0, tcpQueued: tcpHandle.writeQueueSize ?? 0, tcpWritten: tcpHandle.bytesWritten ?? 0 };
+}
+
+/**
+ * Closes a connection whose TLS layer can no longer write. Node's TLSWrap (crypto_tls.cc,
+ * OnStreamAfterWrite/EncOut; the family of nodejs/node#55804) keeps a failed write of its
+ * own counted as in flight: when the client resets the connection just as the server sends
+ * what follows the handshake (TLS 1.3 NewSessionTicket), the write fails with ECONNRESET,
+ * no JavaScript hears of it, and every later write waits behind it forever. node:http2
+ * stops reading while its write is in flight, so the reset is never read either: the
+ * socket never closes, and its connection count and config generation stay held.
+ * That write is attempted right after the 'secure' event, in the same turn; one look on
+ * the next turn finds TLS bytes in flight that the TCP socket does not hold, and a second
+ * look, after any finished write's callback has had its turn, confirms that nothing reached
+ * the TCP socket meanwhile. A stuck TLS layer can never write again, so closing loses nothing.
+ */
+function closeIfTlsWritesStuck(tlsSocket: TLSSocket, socket: Socket): void {
+  const stuck = (state: WriteState | undefined): state is WriteState => state !== undefined && state.tlsQueued > 0 && state.tcpQueued === 0;
+  setImmediate(() => {
+    const first = writeState(tlsSocket, socket);
+    if (!stuck(first)) return;
+    // The timer's phase comes before the one that runs finished writes' callbacks: look on the turn after.
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        const second = writeState(tlsSocket, socket);
+        if (stuck(second) && second.tcpWritten === first.tcpWritten) tlsSocket.destroy();
+      });
+    }, 20);
+    timer.unref();
+  });
+}
+
 export interface TerminationSettings {
   alpnProtocols: readonly string[];
   clientValidation: ClientValidation | undefined;
@@ -83,6 +127,7 @@ export function terminateTls(socket: Socket, buffered: Buffer, secureContext: Se
         }
       }
       settle({ ok: true, socket: tlsSocket });
+      closeIfTlsWritesStuck(tlsSocket, socket);
     };
     const onClose = (): void => settle({ ok: false, reason: 'handshake-closed' });
     // The client half-closed before finishing the handshake; on an allowHalfOpen socket
