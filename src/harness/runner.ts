@@ -141,7 +141,7 @@ async function provideCluster(provider: Exclude<ProviderName, 'auto'>, options: 
     }
     case 'local': {
       const cluster = await startLocalCluster({ name: 'conformance', apiPort: 0, gatewayApiVersion, channel, progress });
-      return { kc: cluster.kubeConfig(), gatewayApiVersion, channel, teardown: keep(`KUBECONFIG=${cluster.kubeconfigPath}`, () => cluster.down()) };
+      return { kc: cluster.kubeConfig(), gatewayApiVersion, channel, teardown: keep(`KUBECONFIG=${cluster.kubeconfigPath}; delete it with \`portcullis cluster down --name ${cluster.name}\``, () => cluster.down()) };
     }
     case 'kind': {
       const { startKindCluster } = await import('../cluster/kind/provider.js');

@@ -46,6 +46,27 @@ describe('local provider: cluster lifecycle and bad input', function () {
     cli(['cluster', 'down', '--name', name]);
   });
 
+  it('`conformance --keep-cluster` leaves its local cluster running, says how to delete it, and `down` does', async function () {
+    this.timeout(2 * clusterStartTimeoutMs);
+    const out = mkdtempSync(join(tmpdir(), 'portcullis-keep-'));
+    const kept = clusterPaths('conformance', testHome);
+    try {
+      const run = cli(['conformance', '--provider', 'local', '--keep-cluster', '--run-test', 'ReferenceScenario3GatewayPassthrough',
+        '--junit-output', join(out, 'junit.xml'), '--report-output', join(out, 'report.yaml')]);
+      expect(run.status, run.stderr.slice(-2000)).to.equal(0);
+      expect(run.stderr).to.include('conformance: 1 passed, 0 failed, 0 skipped');
+      expect(run.stderr).to.match(/keeping the cluster: KUBECONFIG=\S+; delete it with `portcullis cluster down --name conformance`/);
+      const status = cli(['cluster', 'status', '--name', 'conformance']);
+      expect(JSON.parse(status.stdout).phase, status.stderr).to.equal('running');
+      expect(clusterProcesses(kept.dir).filter(isProcessAlive).length).to.be.greaterThan(3);
+    } finally {
+      const down = cli(['cluster', 'down', '--name', 'conformance']);
+      expect(down.status, down.stderr).to.equal(0);
+    }
+    expect(clusterProcesses(kept.dir)).to.deep.equal([]);
+    expect(existsSync(kept.dir)).to.equal(false);
+  });
+
   it('comes up, and `down` leaves no process, network namespace or state behind', async function () {
     this.timeout(clusterStartTimeoutMs);
     const up = cli(['cluster', 'up', '--name', name, '--api-port', '0']);
