@@ -16,6 +16,7 @@ import type { DataPlaneContext } from './data-plane-context.js';
 import type { ConnectionInfo, DownstreamRequest, ResponseSink, ResponseStartOptions } from './http-forwarder.js';
 import type { HeaderMap } from './http-filters.js';
 import { RawHttp1Sink, type UpgradeRequest } from './http-upgrade.js';
+import { LeanHttp1Connection, type LeanHost } from './http1-server.js';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
@@ -198,7 +199,7 @@ function isTunnelUpgrade(req: IncomingMessage): boolean {
   return protocols.length > 0 && protocols[0] !== '' && !protocols.includes('h2c');
 }
 
-export class HttpFrontend implements HttpFrontendHandle {
+export class HttpFrontend implements HttpFrontendHandle, LeanHost {
   private readonly http1: http.Server;
   private readonly http2: Http2Server;
   private readonly http1Connections = new WeakMap<Socket, ConnectionInfo>();
@@ -209,10 +210,13 @@ export class HttpFrontend implements HttpFrontendHandle {
   /** The connection being handed to the HTTP/2 server: its 'session' event fires synchronously. */
   private pendingHttp2Connection: ConnectionInfo | undefined;
   private draining = false;
+  /** Connections the lean HTTP/1.1 server (http1-server.ts) serves, swept for their timeouts. */
+  private readonly leanConnections = new Set<LeanHttp1Connection>();
+  private leanSweep: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly listener: RuntimeListener,
-    private readonly context: DataPlaneContext,
+    readonly listener: RuntimeListener,
+    readonly context: DataPlaneContext,
   ) {
     const { options } = context;
     this.http1 = http.createServer(
@@ -266,11 +270,39 @@ export class HttpFrontend implements HttpFrontendHandle {
 
   acceptHttp1(socket: Socket, connection: ConnectionInfo, secureContext?: SecureContext): void {
     this.http1Connections.set(socket, connection);
-    this.http1Sockets.set(socket, { inFlight: 0, idleSince: performance.now(), secureContext, closeWhenIdle: false });
+    const state: Http1ConnectionState = { inFlight: 0, idleSince: performance.now(), secureContext, closeWhenIdle: false };
+    this.http1Sockets.set(socket, state);
     socket.once('close', () => this.http1Sockets.delete(socket));
+    if (this.context.options.http1Server === 'node') return this.fallback(socket);
+    this.leanConnections.add(new LeanHttp1Connection(this, socket, connection, state));
+    this.leanSweep ??= setInterval(() => this.sweepLean(), Math.max(100, Math.min(1_000, Math.floor(this.context.options.headersTimeoutMs / 4)))).unref();
+  }
+
+  /** node:http serves the connection from here on (LeanHost). */
+  fallback(socket: Socket): void {
     this.http1.emit('connection', socket);
     // A socket we paused (to peek at it) stays paused for node:http, which only listens for 'data'.
     socket.resume();
+  }
+
+  /** LeanHost: an answer finished on a connection closeWhenIdle picked. */
+  idleAfterPick(socket: Socket): void {
+    const state = this.http1Sockets.get(socket);
+    if (state) this.closeIfIdleLongEnough(socket, state);
+  }
+
+  /** LeanHost: the connection closed or went to node:http. */
+  forget(connection: LeanHttp1Connection): void {
+    this.leanConnections.delete(connection);
+    if (this.leanConnections.size === 0 && this.leanSweep) {
+      clearInterval(this.leanSweep);
+      this.leanSweep = undefined;
+    }
+  }
+
+  private sweepLean(): void {
+    const now = performance.now();
+    for (const connection of this.leanConnections) if (connection.sweep(now)) this.forget(connection);
   }
 
   acceptHttp2(socket: Socket, connection: ConnectionInfo): void {
@@ -294,6 +326,8 @@ export class HttpFrontend implements HttpFrontendHandle {
   }
 
   close(): void {
+    if (this.leanSweep) clearInterval(this.leanSweep);
+    this.leanSweep = undefined;
     this.http1.close();
     this.http2.close();
   }

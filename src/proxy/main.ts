@@ -26,6 +26,8 @@ const USAGE = `Usage: node dist/src/proxy/main.js [flags]
   --workers N                       worker processes sharing the listeners (default: number of cores; 1 = no workers)
   --scheduling rr|none              how node:cluster spreads connections over workers (default rr)
   --access-log                      one JSON line per HTTP request on stderr
+  --http1-server lean|node          who parses HTTP/1.1: lean serves requests without a body itself and
+                                    hands the rest to node:http; node: node:http for all (default lean)
   --client-hello-timeout-ms MS      (default ${DEFAULT_PROXY_OPTIONS.clientHelloTimeoutMs})
   --handshake-timeout-ms MS         (default ${DEFAULT_PROXY_OPTIONS.handshakeTimeoutMs})
   --first-bytes-timeout-ms MS       plain HTTP ports (default ${DEFAULT_PROXY_OPTIONS.firstBytesTimeoutMs})
@@ -69,6 +71,7 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
       workers: { type: 'string' },
       scheduling: { type: 'string', default: 'rr' },
       'access-log': { type: 'boolean', default: false },
+      'http1-server': { type: 'string', default: 'lean' },
       help: { type: 'boolean', default: false },
       ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
     },
@@ -85,7 +88,9 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`--workers must be an integer from 1 to 256, got ${String(values.workers)}`);
   const scheduling = values.scheduling;
   if (scheduling !== 'rr' && scheduling !== 'none') throw new UsageError(`--scheduling must be rr or none, got ${String(scheduling)}`);
-  const options: ProxyOptions = { ...DEFAULT_PROXY_OPTIONS, accessLog: values['access-log'] === true };
+  const http1Server = values['http1-server'];
+  if (http1Server !== 'lean' && http1Server !== 'node') throw new UsageError(`--http1-server must be lean or node, got ${String(http1Server)}`);
+  const options: ProxyOptions = { ...DEFAULT_PROXY_OPTIONS, accessLog: values['access-log'] === true, http1Server };
   for (const [flag, key] of Object.entries(NUMBER_FLAGS)) {
     const raw = (values as Record<string, unknown>)[flag];
     if (raw === undefined) continue;

@@ -33,6 +33,11 @@ export interface ProxyOptions {
   streamIdleTimeoutMs: number;
   /** On SIGTERM/SIGINT: how long requests and streams in flight may take to finish before they are cut. */
   drainTimeoutMs: number;
+  /**
+   * Who serves HTTP/1.1: 'lean' parses bodiless requests itself and hands everything else
+   * to node:http (http1-server.ts); 'node' gives every connection to node:http.
+   */
+  http1Server: 'lean' | 'node';
   /** One JSON line per HTTP request on stderr (component `access`). */
   accessLog: boolean;
   /** 48 bytes shared by all workers so TLS session tickets resume on any of them; absent: random per process. */
@@ -55,5 +60,6 @@ export const DEFAULT_PROXY_OPTIONS: Readonly<ProxyOptions> = Object.freeze({
   upstreamHeadersTimeoutMs: 60_000,
   streamIdleTimeoutMs: 3_600_000,
   drainTimeoutMs: 10_000,
+  http1Server: 'lean',
   accessLog: false,
 });
