@@ -68,8 +68,10 @@ export interface ParsedHead {
   target: string;
   authority: string;
   headers: HeaderMap;
-  /** The client asked to close after this answer (`Connection: close`). */
+  /** The client asked to close after this answer (`Connection: close`, or HTTP/1.0 without keep-alive). */
   close: boolean;
+  /** An HTTP/1.0 request: no chunked answer; a body of unknown length ends with the connection. */
+  http10: boolean;
 }
 
 /**
@@ -89,18 +91,20 @@ export function parseRequestHead(buffer: Buffer, end: number): ParsedHead | unde
   if (buffer[i] !== SP) return undefined;
   const target = buffer.toString('latin1', targetStart, i);
   i++;
-  // "HTTP/1.1\r\n"
+  // "HTTP/1.1\r\n" or "HTTP/1.0\r\n"
   if (
     buffer[i] !== 0x48 || buffer[i + 1] !== 0x54 || buffer[i + 2] !== 0x54 || buffer[i + 3] !== 0x50 || buffer[i + 4] !== 0x2f ||
-    buffer[i + 5] !== 0x31 || buffer[i + 6] !== 0x2e || buffer[i + 7] !== 0x31 || buffer[i + 8] !== CR || buffer[i + 9] !== LF
+    buffer[i + 5] !== 0x31 || buffer[i + 6] !== 0x2e || (buffer[i + 7] !== 0x31 && buffer[i + 7] !== 0x30) || buffer[i + 8] !== CR || buffer[i + 9] !== LF
   ) {
     return undefined;
   }
+  const http10 = buffer[i + 7] === 0x30;
   i += 10;
 
   const headers: HeaderMap = {};
   let authority: string | undefined;
-  let close = false;
+  // HTTP/1.0 closes after each answer unless the client asks to keep the connection (RFC 9112 §9.3).
+  let close = http10;
   let fields = 0;
   while (i < end + 2) {
     // name ":" OWS value OWS CRLF
@@ -136,14 +140,15 @@ export function parseRequestHead(buffer: Buffer, end: number): ParsedHead | unde
       case 'connection': {
         const token = value.toLowerCase();
         if (token === 'close') close = true;
-        else if (token !== 'keep-alive') return undefined;
+        else if (token === 'keep-alive') close = false;
+        else return undefined;
         break;
       }
     }
     headers[name] = name === 'set-cookie' ? [value] : value;
   }
   if (authority === undefined) return undefined;
-  return { method, target, authority, headers, close };
+  return { method, target, authority, headers, close, http10 };
 }
 
 // ---------------------------------------------------------------------------------
@@ -208,7 +213,8 @@ const CRLF = '\r\n';
 /** Status codes as label values, made once. */
 const STATUS_LABELS: readonly string[] = Array.from({ length: 600 }, (_, code) => String(code));
 
-type Framing = 'none' | 'length' | 'chunked';
+/** How the body is delimited: none at all, Content-Length, chunked, or closing the connection (HTTP/1.0 clients). */
+type Framing = 'none' | 'length' | 'chunked' | 'close';
 
 class LeanResponseSink implements ResponseSink {
   status = 0;
@@ -220,12 +226,13 @@ class LeanResponseSink implements ResponseSink {
   constructor(
     private readonly connection: LeanHttp1Connection,
     private readonly head: boolean,
+    private readonly http10: boolean,
   ) {}
 
   start(status: number, headers: HeaderMap, options: ResponseStartOptions = {}): void {
     const connection = this.connection;
-    const close = connection.closeAfterAnswer();
     const bodyAllowed = !this.head && status !== 204 && status !== 304 && status >= 200;
+    const close = connection.closeAfterAnswer(bodyAllowed && this.http10 && headers['content-length'] === undefined && !options.endStream);
     let framing: string;
     if (!bodyAllowed) {
       this.framing = 'none';
@@ -236,6 +243,9 @@ class LeanResponseSink implements ResponseSink {
     } else if (options.endStream) {
       this.framing = 'none';
       framing = 'content-length: 0\r\n';
+    } else if (this.http10) {
+      this.framing = 'close';
+      framing = '';
     } else {
       this.framing = 'chunked';
       framing = 'transfer-encoding: chunked\r\n';
@@ -262,6 +272,7 @@ class LeanResponseSink implements ResponseSink {
       case 'none':
         return true;
       case 'length':
+      case 'close':
         return socket.write(chunk);
       case 'chunked': {
         if (chunk.length === 0) return true;
@@ -419,7 +430,7 @@ export class LeanHttp1Connection {
 
   private serve(head: ParsedHead): void {
     if (head.close) this.closeAfter = true;
-    const sink = new LeanResponseSink(this, head.method === 'HEAD');
+    const sink = new LeanResponseSink(this, head.method === 'HEAD', head.http10);
     this.sink = sink;
     this.times.inFlight = 1;
     const request: DownstreamRequest = {
@@ -436,9 +447,9 @@ export class LeanHttp1Connection {
     this.context.forwarder.handle(request);
   }
 
-  /** Whether this answer is the connection's last: the client asked, or the generation retired. */
-  closeAfterAnswer(): boolean {
-    if (this.listener.generation.retired) this.closeAfter = true;
+  /** Whether this answer is the connection's last: the client asked, its framing needs it (`force`), or the generation retired. */
+  closeAfterAnswer(force: boolean): boolean {
+    if (force || this.listener.generation.retired) this.closeAfter = true;
     return this.closeAfter;
   }
 

@@ -22,10 +22,13 @@ describe('lean HTTP/1.1 server: the heads it serves itself', () => {
       target: '/a/b?c=d',
       authority: 'example.com',
       close: false,
+      http10: false,
       headers: { host: 'example.com', 'x-multi': '1, 2', cookie: 'a=1; b=2', 'set-cookie': ['s=1', 's=2'], 'content-length': '0' },
     });
     expect(parse('HEAD / HTTP/1.1\r\nhost: h\r\nconnection: Close\r\n\r\n')).to.include({ method: 'HEAD', close: true });
-    expect(parse('OPTIONS /x HTTP/1.1\r\nhost: h\r\nconnection: keep-alive\r\n\r\n')).to.include({ method: 'OPTIONS', close: false });
+    expect(parse('OPTIONS /x HTTP/1.1\r\nhost: h\r\nconnection: keep-alive\r\n\r\n')).to.include({ method: 'OPTIONS', close: false, http10: false });
+    expect(parse('GET / HTTP/1.0\r\nhost: h\r\n\r\n')).to.include({ close: true, http10: true });
+    expect(parse('GET / HTTP/1.0\r\nhost: h\r\nConnection: Keep-Alive\r\n\r\n')).to.include({ close: false, http10: true });
   });
 
   const leftToNode: [string, string][] = [
@@ -33,7 +36,7 @@ describe('lean HTTP/1.1 server: the heads it serves itself', () => {
     ['a body (Transfer-Encoding)', 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n'],
     ['an Upgrade', 'GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n'],
     ['Expect: 100-continue', 'PUT / HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\n\r\n'],
-    ['HTTP/1.0', 'GET / HTTP/1.0\r\nHost: h\r\n\r\n'],
+    ['HTTP/0.9 or 2.0 on the request line', 'GET / HTTP/2.0\r\nHost: h\r\n\r\n'],
     ['no Host', 'GET / HTTP/1.1\r\nAccept: */*\r\n\r\n'],
     ['two Hosts', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'],
     ['two Content-Lengths', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 0\r\n\r\n'],
@@ -211,7 +214,8 @@ describe('lean HTTP/1.1 server: answers exactly as node:http does', function () 
     { what: 'Connection: close closes after the answer', chunks: [get('/first'), get('/last', 'Connection: close\r\n')], closes: true },
     { what: 'a close-delimited backend answer is sent chunked, and the connection stays open', chunks: [get('/close'), get('/after-close')] },
     { what: 'the proxy’s own answers: no route, misdirected host', chunks: [get('/x').replace('web.example.com', 'nobody.example.com'), get('/y')] },
-    { what: 'HTTP/1.0 (node:http)', chunks: ['GET /old HTTP/1.0\r\nHost: web.example.com\r\n\r\n'], closes: true },
+    { what: 'HTTP/1.0: closed after the answer', chunks: ['GET /old HTTP/1.0\r\nHost: web.example.com\r\n\r\n'], closes: true },
+    { what: 'HTTP/1.0 with keep-alive: kept while the length is known, closed after a body of unknown length', chunks: ['GET /old HTTP/1.0\r\nHost: web.example.com\r\nConnection: keep-alive\r\n\r\n', 'GET /chunked HTTP/1.0\r\nHost: web.example.com\r\nConnection: keep-alive\r\n\r\n'], closes: true },
     { what: 'a malformed head after a good request: 400 and closed', chunks: [get('/good'), 'GET / HTTP/1.1\r\nHost : web.example.com\r\n\r\n'], closes: true },
     { what: 'an oversized head: 431', chunks: [get('/big-head', `X-Big: ${'a'.repeat(20_000)}\r\n`)], closes: true },
   ];
