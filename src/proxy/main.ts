@@ -26,6 +26,7 @@ const USAGE = `Usage: node dist/src/proxy/main.js [flags]
   --workers N                       worker processes sharing the listeners (default: number of cores; 1 = no workers)
   --scheduling rr|none              how node:cluster spreads connections over workers (default rr)
   --access-log                      one JSON line per HTTP request on stderr
+  --no-lean-upstream                HTTP/1.1 to plain backends through undici only, not the lean client (to compare them)
   --client-hello-timeout-ms MS      (default ${DEFAULT_PROXY_OPTIONS.clientHelloTimeoutMs})
   --handshake-timeout-ms MS         (default ${DEFAULT_PROXY_OPTIONS.handshakeTimeoutMs})
   --first-bytes-timeout-ms MS       plain HTTP ports (default ${DEFAULT_PROXY_OPTIONS.firstBytesTimeoutMs})
@@ -69,6 +70,7 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
       workers: { type: 'string' },
       scheduling: { type: 'string', default: 'rr' },
       'access-log': { type: 'boolean', default: false },
+      'no-lean-upstream': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
       ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
     },
@@ -85,7 +87,7 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
   if (!Number.isInteger(workers) || workers < 1 || workers > 256) throw new UsageError(`--workers must be an integer from 1 to 256, got ${String(values.workers)}`);
   const scheduling = values.scheduling;
   if (scheduling !== 'rr' && scheduling !== 'none') throw new UsageError(`--scheduling must be rr or none, got ${String(scheduling)}`);
-  const options: ProxyOptions = { ...DEFAULT_PROXY_OPTIONS, accessLog: values['access-log'] === true };
+  const options: ProxyOptions = { ...DEFAULT_PROXY_OPTIONS, accessLog: values['access-log'] === true, leanUpstream: values['no-lean-upstream'] !== true };
   for (const [flag, key] of Object.entries(NUMBER_FLAGS)) {
     const raw = (values as Record<string, unknown>)[flag];
     if (raw === undefined) continue;

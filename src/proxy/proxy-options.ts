@@ -33,6 +33,8 @@ export interface ProxyOptions {
   streamIdleTimeoutMs: number;
   /** On SIGTERM/SIGINT: how long requests and streams in flight may take to finish before they are cut. */
   drainTimeoutMs: number;
+  /** Bodiless HTTP/1.1 requests to plain-TCP backends use the lean client (http1-client.ts) rather than undici. */
+  leanUpstream: boolean;
   /** One JSON line per HTTP request on stderr (component `access`). */
   accessLog: boolean;
   /** 48 bytes shared by all workers so TLS session tickets resume on any of them; absent: random per process. */
@@ -55,5 +57,6 @@ export const DEFAULT_PROXY_OPTIONS: Readonly<ProxyOptions> = Object.freeze({
   upstreamHeadersTimeoutMs: 60_000,
   streamIdleTimeoutMs: 3_600_000,
   drainTimeoutMs: 10_000,
+  leanUpstream: true,
   accessLog: false,
 });
