@@ -63,6 +63,8 @@ const INVALID_VALUE_PATTERN = /[^\t\x20-\x7e\x80-\xff]/;
 const INVALID_PATH_PATTERN = /[^\u0021-\u00ff]/;
 /** Methods that conventionally carry content get `content-length: 0` when bodiless (RFC 9110 §8.6, as undici does). */
 const PAYLOAD_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH']);
+const CRLF = Buffer.from('\r\n', 'latin1');
+const CRLF_CRLF = Buffer.from('\r\n\r\n', 'latin1');
 const KEEP_ALIVE_TIMEOUT_HINT = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i;
 /** undici's kKeepAliveTimeoutThreshold: a backend's idle hint minus this, so we never send on a socket it is about to close. */
 const KEEP_ALIVE_HINT_MARGIN_MS = 1_000;
@@ -205,7 +207,7 @@ class UpstreamConnection {
 
   private readonly onConnectTimeout = (): void => {
     if (this.connected) return;
-    this.fail(new LeanHttp1Error(`connecting to ${this.socket.remoteAddress ?? 'the backend'} timed out after ${this.options.connectTimeoutMs} ms`, 'UND_ERR_CONNECT_TIMEOUT'));
+    this.fail(new LeanHttp1Error(`connecting to the backend timed out after ${this.options.connectTimeoutMs} ms`, 'UND_ERR_CONNECT_TIMEOUT'));
   };
 
   private readonly onConnect = (): void => {
@@ -373,7 +375,7 @@ class UpstreamConnection {
     for (;;) {
       switch (this.state) {
         case ParseState.Head: {
-          const end = buffer.indexOf('\r\n\r\n', offset, 'latin1');
+          const end = buffer.indexOf(CRLF_CRLF, offset);
           if (end === -1) {
             if (length - offset > this.options.maxHeaderSize) return this.fail(new LeanHttp1Error(`the backend's response head exceeds ${this.options.maxHeaderSize} bytes`, 'UND_ERR_HEADERS_OVERFLOW'));
             if (offset < length) this.buffered = buffer.subarray(offset);
@@ -421,7 +423,7 @@ class UpstreamConnection {
           break;
         }
         case ParseState.ChunkSize: {
-          const end = buffer.indexOf('\r\n', offset, 'latin1');
+          const end = buffer.indexOf(CRLF, offset);
           if (end === -1) {
             if (length - offset > this.options.maxHeaderSize) return this.invalid('a chunk-size line is too long');
             if (offset < length) this.buffered = buffer.subarray(offset);
@@ -438,7 +440,7 @@ class UpstreamConnection {
           break;
         }
         case ParseState.Trailers: {
-          const end = buffer.indexOf('\r\n', offset, 'latin1');
+          const end = buffer.indexOf(CRLF, offset);
           if (end === -1) {
             if (this.trailerBytes + length - offset > this.options.maxHeaderSize) return this.fail(new LeanHttp1Error(`the backend's trailers exceed ${this.options.maxHeaderSize} bytes`, 'UND_ERR_HEADERS_OVERFLOW'));
             if (offset < length) this.buffered = buffer.subarray(offset);
@@ -448,7 +450,7 @@ class UpstreamConnection {
           this.trailerBytes += end + 2 - offset;
           if (this.trailerBytes > this.options.maxHeaderSize) return this.fail(new LeanHttp1Error(`the backend's trailers exceed ${this.options.maxHeaderSize} bytes`, 'UND_ERR_HEADERS_OVERFLOW'));
           this.trailers ??= [];
-          if (!this.parseFieldLine(buffer, offset, end, this.trailers)) return this.invalid('invalid trailer field');
+          if (this.parseFieldLine(buffer, offset, this.trailers) !== end + 2) return this.invalid('invalid trailer field');
           offset = end + 2;
           break;
         }
@@ -466,7 +468,7 @@ class UpstreamConnection {
   /** Parses a complete head ending at `end` (the CRLFCRLF); returns the offset after it, or -1 when it failed the exchange. */
   private parseHead(buffer: Buffer, start: number, end: number, exchange: LeanExchange): number {
     // status-line = HTTP-version SP status-code SP [ reason-phrase ] (RFC 9112 §4)
-    let lineEnd = buffer.indexOf('\r\n', start, 'latin1');
+    const lineEnd = buffer.indexOf(CRLF, start);
     if (
       lineEnd - start < 12 ||
       !startsWithHttp1(buffer, start) ||
@@ -500,14 +502,14 @@ class UpstreamConnection {
     let keepAliveHint = -1;
     let position = lineEnd + 2;
     while (position < end + 2) {
-      lineEnd = buffer.indexOf('\r\n', position, 'latin1');
       const first = buffer[position]!;
       if (first === 0x20 || first === 0x09) {
         this.invalid('obsolete line folding in a header field');
         return -1;
       }
       const valueIndex = rawHeaders.length + 1;
-      if (!this.parseFieldLine(buffer, position, lineEnd, rawHeaders)) {
+      const lineNext = this.parseFieldLine(buffer, position, rawHeaders);
+      if (lineNext < 0) {
         this.invalid('invalid header field');
         return -1;
       }
@@ -536,7 +538,7 @@ class UpstreamConnection {
         const match = KEEP_ALIVE_TIMEOUT_HINT.exec(value.toString('latin1'));
         if (match) keepAliveHint = Number(match[1]) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS;
       }
-      position = lineEnd + 2;
+      position = lineNext;
     }
     const next = end + 4;
     this.waitingForHead = status < 200;
@@ -582,18 +584,29 @@ class UpstreamConnection {
     return next;
   }
 
-  /** field-line = field-name ":" OWS field-value OWS (RFC 9112 §5); pushes name and value. */
-  private parseFieldLine(buffer: Buffer, start: number, end: number, into: Buffer[]): boolean {
-    let colon = start;
-    while (colon < end && TOKEN[buffer[colon]!] === 1) colon++;
-    if (colon === start || colon === end || buffer[colon] !== 0x3a) return false;
-    let valueStart = colon + 1;
-    let valueEnd = end;
-    while (valueStart < valueEnd && (buffer[valueStart] === 0x20 || buffer[valueStart] === 0x09)) valueStart++;
-    while (valueEnd > valueStart && (buffer[valueEnd - 1] === 0x20 || buffer[valueEnd - 1] === 0x09)) valueEnd--;
-    if (!validValueBytes(buffer, valueStart, valueEnd)) return false;
+  /**
+   * field-line = field-name ":" OWS field-value OWS (RFC 9112 §5), scanned in one pass up to
+   * its CRLF (the caller knows one follows); pushes name and value. Returns the offset after
+   * the CRLF, or -1 for a non-token name, whitespace before the colon, a control byte (NUL,
+   * bare CR or LF) in the value.
+   */
+  private parseFieldLine(buffer: Buffer, start: number, into: Buffer[]): number {
+    let i = start;
+    while (TOKEN[buffer[i]!] === 1) i++;
+    if (i === start || buffer[i] !== 0x3a) return -1;
+    const colon = i++;
+    while (buffer[i] === 0x20 || buffer[i] === 0x09) i++;
+    const valueStart = i;
+    let valueEnd = i;
+    for (;; i++) {
+      const c = buffer[i]!;
+      if (c === 0x0d) break;
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return -1;
+      if (c !== 0x20 && c !== 0x09) valueEnd = i + 1;
+    }
+    if (buffer[i + 1] !== 0x0a) return -1;
     into.push(buffer.subarray(start, colon), buffer.subarray(valueStart, valueEnd));
-    return true;
+    return i + 2;
   }
 
   /** chunk-size [ chunk-ext ] (RFC 9112 §7.1); -1 when invalid. */
