@@ -306,6 +306,28 @@ describe('lean HTTP/1.1 upstream client', () => {
     expect(recorder.body).to.equal('abc');
   });
 
+  it('delivers a close-delimited body whose end arrived while the handler was paused', async () => {
+    const { pool } = await raw((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\n\r\nfirst,');
+      setTimeout(() => socket.end('second,third'), 30);
+    });
+    let paused = false;
+    const recorder = new Recorder((self) => {
+      expect(paused, 'onData while paused').to.equal(false);
+      paused = self.chunks.length === 1;
+      return !paused;
+    });
+    pool.dispatch({ method: 'GET', path: '/', headers: { host: 'b' } }, recorder);
+    await until(() => paused, 'the first chunk arrived');
+    await sleep(150); // the rest and the close have reached the socket by now
+    expect(recorder.trailers).to.equal(undefined);
+    expect(recorder.error).to.equal(undefined);
+    paused = false;
+    recorder.resume!();
+    await recorder.done;
+    expect([recorder.body, recorder.error]).to.deep.equal(['first,second,third', undefined]);
+  });
+
   it('gives up on a backend that sends no response head within headersTimeout', async () => {
     const { pool } = await raw(() => {}, { headersTimeoutMs: 100 });
     const result = await send(pool);
