@@ -1,10 +1,10 @@
 // A lean HTTP/1.1 client for plain-TCP backends: the subset of undici's
 // `Dispatcher.dispatch(options, handler)` (legacy callback handler) that the forwarder
-// uses for bodiless requests. undici's per-request machinery (Request object, header
-// validation and serialization through generic paths, llhttp callbacks through WASM,
-// kQueue bookkeeping) cost ~30% of the proxy's CPU in the keep-alive profile; this client
-// parses the response head by scanning the Buffer once and allocates one small object
-// per request.
+// uses for bodiless requests. undici's per-request machinery (Request object, generic
+// header validation and serialization, llhttp callbacks, queue bookkeeping) measured
+// about 29% of a minimal proxy's CPU per keep-alive request (30.7k vs 43.3k requests per
+// CPU-second against a raw keep-alive socket); this client scans the response head once
+// in the Buffer and allocates one small object per request.
 //
 // One pool per backend endpoint; no connection limit (like undici's Pool with
 // `connections: null`); one request at a time per connection (no pipelining); idle
