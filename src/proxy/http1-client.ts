@@ -349,7 +349,10 @@ class UpstreamConnection {
   /** Returns true when the handler asked to pause (or the exchange ended); parsing stops then. */
   private pausedBy(wantsMore: boolean, exchange: LeanExchange): boolean {
     if (this.current !== exchange) return true;
-    if (wantsMore) return false;
+    if (wantsMore) {
+      this.resumedWhileParsing = false;
+      return false;
+    }
     if (this.resumedWhileParsing) {
       this.resumedWhileParsing = false;
       return false;
@@ -568,10 +571,9 @@ class UpstreamConnection {
       this.state = ParseState.CloseDelimitedBody;
       reusable = false;
     }
-    if (reusable && keepAliveHint !== -1) {
-      if (keepAliveHint <= 0) reusable = false;
-      else this.keepAliveMs = Math.min(this.options.keepAliveTimeoutMs, keepAliveHint);
-    }
+    // Each response says anew how long the backend keeps the socket (undici does the same).
+    this.keepAliveMs = keepAliveHint === -1 ? this.options.keepAliveTimeoutMs : Math.min(this.options.keepAliveTimeoutMs, keepAliveHint);
+    if (keepAliveHint !== -1 && keepAliveHint <= 0) reusable = false;
     this.reusable = reusable;
     const wantsMore = exchange.handler.onHeaders(status, rawHeaders, exchange.resume);
     if (this.current !== exchange) return -1;

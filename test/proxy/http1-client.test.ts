@@ -445,6 +445,16 @@ describe('lean HTTP/1.1 upstream client', () => {
     expect(backend.connections.length, '1 s - 1 s leaves no time to reuse').to.equal(2);
   });
 
+  it('takes the Keep-Alive hint from each response: a later response without one restores keepAliveTimeout', async () => {
+    const answers = ['Keep-Alive: timeout=2\r\n', '', ''];
+    const { backend, pool } = await raw((socket, _head, index) => socket.write(`HTTP/1.1 200 OK\r\n${answers[index]}Content-Length: 0\r\n\r\n`));
+    await send(pool); // hinted: 2 s - 1 s
+    await send(pool); // the same socket, no hint: back to 4 s
+    await sleep(1_300);
+    await send(pool);
+    expect(backend.connections.length, 'the socket outlived the earlier hint').to.equal(1);
+  });
+
   it('close() lets a request in flight finish, then closes; later requests fail UND_ERR_CLOSED', async () => {
     const { backend, pool } = await raw((socket) => setTimeout(() => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate'), 100));
     const inFlight = send(pool);
