@@ -283,6 +283,10 @@ function sendHttp1(upstream: Http1Upstream, sink: ResponseSink, request: Upstrea
   const headers = request.headers;
   headers['host'] = request.authority;
   try {
+    if (upstream.lean && request.body === null) {
+      upstream.lean.dispatch({ path: request.path, method: request.method, headers: headers as Record<string, string | string[]> }, exchange);
+      return;
+    }
     upstream.pool.dispatch(
       {
         path: request.path,

@@ -28,6 +28,8 @@ const USAGE = `Usage: node dist/src/proxy/main.js [flags]
   --access-log                      one JSON line per HTTP request on stderr
   --http1-server lean|node          who parses HTTP/1.1: lean serves requests without a body itself and
                                     hands the rest to node:http; node: node:http for all (default lean)
+  --http1-client lean|undici        who sends bodiless HTTP/1.1 requests to plain backends: lean (http1-client.ts)
+                                    or undici for all (default lean; undici always for bodies and TLS backends)
   --client-hello-timeout-ms MS      (default ${DEFAULT_PROXY_OPTIONS.clientHelloTimeoutMs})
   --handshake-timeout-ms MS         (default ${DEFAULT_PROXY_OPTIONS.handshakeTimeoutMs})
   --first-bytes-timeout-ms MS       plain HTTP ports (default ${DEFAULT_PROXY_OPTIONS.firstBytesTimeoutMs})
@@ -72,6 +74,7 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
       scheduling: { type: 'string', default: 'rr' },
       'access-log': { type: 'boolean', default: false },
       'http1-server': { type: 'string', default: 'lean' },
+      'http1-client': { type: 'string', default: 'lean' },
       help: { type: 'boolean', default: false },
       ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
     },
@@ -90,7 +93,9 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
   if (scheduling !== 'rr' && scheduling !== 'none') throw new UsageError(`--scheduling must be rr or none, got ${String(scheduling)}`);
   const http1Server = values['http1-server'];
   if (http1Server !== 'lean' && http1Server !== 'node') throw new UsageError(`--http1-server must be lean or node, got ${String(http1Server)}`);
-  const options: ProxyOptions = { ...DEFAULT_PROXY_OPTIONS, accessLog: values['access-log'] === true, http1Server };
+  const http1Client = values['http1-client'];
+  if (http1Client !== 'lean' && http1Client !== 'undici') throw new UsageError(`--http1-client must be lean or undici, got ${String(http1Client)}`);
+  const options: ProxyOptions = { ...DEFAULT_PROXY_OPTIONS, accessLog: values['access-log'] === true, http1Server, http1Client };
   for (const [flag, key] of Object.entries(NUMBER_FLAGS)) {
     const raw = (values as Record<string, unknown>)[flag];
     if (raw === undefined) continue;

@@ -38,6 +38,8 @@ export interface ProxyOptions {
    * to node:http (http1-server.ts); 'node' gives every connection to node:http.
    */
   http1Server: 'lean' | 'node';
+  /** Who sends bodiless HTTP/1.1 requests to plain-TCP backends: 'lean' (http1-client.ts) or 'undici' (always used for bodies and TLS backends). */
+  http1Client: 'lean' | 'undici';
   /** One JSON line per HTTP request on stderr (component `access`). */
   accessLog: boolean;
   /** 48 bytes shared by all workers so TLS session tickets resume on any of them; absent: random per process. */
@@ -61,5 +63,6 @@ export const DEFAULT_PROXY_OPTIONS: Readonly<ProxyOptions> = Object.freeze({
   streamIdleTimeoutMs: 3_600_000,
   drainTimeoutMs: 10_000,
   http1Server: 'lean',
+  http1Client: 'lean',
   accessLog: false,
 });

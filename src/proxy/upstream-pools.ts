@@ -15,6 +15,7 @@ import tls, { type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { Pool } from 'undici';
 import type { Endpoint, UpstreamProtocol, UpstreamTls } from '../ir/types.js';
 import { hostnameMatches } from './hostname-match.js';
+import { LeanHttp1Pool } from './http1-client.js';
 import type { ProxyOptions } from './proxy-options.js';
 
 export type HttpUpstream = Http1Upstream | Http2Upstream;
@@ -78,6 +79,8 @@ export class Http1Upstream {
    * keep-alive profile).
    */
   readonly servername: string;
+  /** Plain-TCP backends: bodiless requests go through the lean client (http1-client.ts) instead of undici. */
+  readonly lean: LeanHttp1Pool | undefined;
 
   constructor(
     readonly key: string,
@@ -97,10 +100,20 @@ export class Http1Upstream {
     });
     // A pool emits 'connectionError' for refused connections; the request's own error is what we act on.
     this.pool.on('connectionError', () => {});
+    this.lean =
+      policy || options.http1Client !== 'lean'
+        ? undefined
+        : new LeanHttp1Pool(endpoint.address, endpoint.port, {
+            keepAliveTimeoutMs: options.upstreamKeepAliveTimeoutMs,
+            headersTimeoutMs: options.upstreamHeadersTimeoutMs,
+            connectTimeoutMs: options.upstreamConnectTimeoutMs,
+            maxHeaderSize: Math.max(options.maxHeaderSize, 16 * 1024),
+          });
   }
 
   close(): void {
     this.pool.close().catch(() => {});
+    void this.lean?.close();
   }
 }
 
