@@ -13,9 +13,10 @@ export interface Row {
 
 const COLUMNS: readonly ProxyName[] = ['Portcullis', 'nginx', 'HAProxy'];
 
-/** The columns: a baseline build of ours only when the run measured one. */
+/** The columns: a baseline build of ours and the Node floor only when the run measured them. */
 function columnsOf(rows: readonly Row[]): ProxyName[] {
-  return rows.some((row) => row.values['Portcullis baseline'] !== undefined) ? ['Portcullis', 'Portcullis baseline', 'nginx', 'HAProxy'] : [...COLUMNS];
+  const optional = (['Portcullis baseline', 'Node floor'] as const).filter((name) => rows.some((row) => row.values[name] !== undefined));
+  return [COLUMNS[0]!, ...optional, ...COLUMNS.slice(1)];
 }
 
 /** Portcullis / best peer; for lower-is-better figures the best peer is the lowest, and the ratio is still ours / theirs. */

@@ -14,7 +14,7 @@ import { packageRoot } from '../src/lib/paths.js';
 import { runControlPlane, type ControlPlaneResult } from './control-plane.js';
 import { CASES, runDataPlane, type DataPlaneResult } from './data-plane.js';
 import { runConformanceTiming, type HarnessResult } from './harness.js';
-import { createFixture, startHaproxy, startNginx, startPortcullis, type ProxyUnderTest } from './lib/peers.js';
+import { createFixture, startHaproxy, startNginx, startNodeFloor, startPortcullis, type ProxyUnderTest } from './lib/peers.js';
 import { corePlan, detectTools, machineLoad, versions } from './lib/system.js';
 import { markdownTable, textTable, type Row } from './report.js';
 import { resultsMarkdown } from './results-file.js';
@@ -108,6 +108,7 @@ async function main(): Promise<void> {
       proxies.push(await startPortcullis(fixture, nodeArgs));
       if (values.baseline) proxies.push(await startPortcullis(fixture, [], resolve(values.baseline), 'Portcullis baseline'));
       const peers = !values['no-peers'];
+      if (peers) proxies.push(await startNodeFloor(fixture));
       if (peers && tools.nginx) proxies.push(await startNginx(fixture));
       else if (peers) notes.push('nginx is not installed (Debian: nginx-light libnginx-mod-stream): measured without it.');
       if (peers && tools.nginx && !tools.nginxStream) notes.push('nginx has no stream module (Debian: libnginx-mod-stream): no nginx passthrough figures.');

@@ -21,8 +21,12 @@ export const BODY = 'Running on Pod bench.\n';
 export const BULK_BYTES = 16 * 1024 * 1024;
 export const SNI = 'localhost';
 
-/** 'Portcullis baseline': another build of ours, run beside the peers for a before/after comparison (`npm run bench -- --baseline`). */
-export type ProxyName = 'Portcullis' | 'Portcullis baseline' | 'nginx' | 'HAProxy';
+/**
+ * 'Portcullis baseline': another build of ours, run beside the peers for a before/after
+ * comparison (`npm run bench -- --baseline`). 'Node floor': bench/node-floor.ts, a reference
+ * for what any Node proxy costs (HTTPS keep-alive and handshakes only; never a peer in ratios).
+ */
+export type ProxyName = 'Portcullis' | 'Portcullis baseline' | 'Node floor' | 'nginx' | 'HAProxy';
 export const PEERS: readonly ProxyName[] = ['nginx', 'HAProxy'];
 
 export interface Ports {
@@ -36,6 +40,8 @@ export interface ProxyUnderTest {
   ports: Ports;
   /** Whether it serves passthrough (nginx needs its stream module). */
   passthrough: boolean;
+  /** Whether it serves HTTP/2 (the Node floor relays HTTP/1.1 bytes only). */
+  http2: boolean;
   /** The processes whose CPU time counts (the whole tree: nginx master and worker). */
   pids(): number[];
   /** The command line and the configuration, for RESULTS.md. */
@@ -185,7 +191,7 @@ export async function startPortcullis(fixture: Fixture, nodeArgs: string[] = [],
     throw new Error(`Portcullis refused the bench configuration (${answer.status}): ${answer.body}`);
   }
   return {
-    name, ports, passthrough: true,
+    name, ports, passthrough: true, http2: true,
     pids: () => processTree(server.child.pid!),
     command: `taskset -c ${fixture.cores.proxy} node ${args.join(' ').replace(PROXY_MAIN, 'dist/src/proxy/main.js')}, then PUT /config`,
     configText: JSON.stringify(portcullisConfig(fixture, ports), (key, value: unknown) => (key === 'privateKeyPem' || key === 'certificateChainPem' ? '[PEM]' : value), 1),
@@ -260,7 +266,7 @@ ${passthrough}
     throw new Error(`${error.message}\n${started.output()}`);
   });
   return {
-    name: 'nginx', ports, passthrough: fixture.tools.nginxStream,
+    name: 'nginx', ports, passthrough: fixture.tools.nginxStream, http2: true,
     pids: () => processTree(started.child.pid!),
     command: `taskset -c ${fixture.cores.proxy} nginx ${args.join(' ')}`,
     configText: readFileSync(conf, 'utf8'),
@@ -319,10 +325,33 @@ backend backend_tls
     throw new Error(`${error.message}\n${started.output()}`);
   });
   return {
-    name: 'HAProxy', ports, passthrough: true,
+    name: 'HAProxy', ports, passthrough: true, http2: true,
     pids: () => processTree(started.child.pid!),
     command: `taskset -c ${fixture.cores.proxy} haproxy ${args.join(' ')}`,
     configText: readFileSync(conf, 'utf8'),
+    stop: () => started.stop(),
+  };
+}
+
+// ---------------------------------------------------------------------------------
+// The Node floor (bench/node-floor.ts)
+
+export async function startNodeFloor(fixture: Fixture): Promise<ProxyUnderTest> {
+  const ports = await threePorts();
+  const script = fileURLToPath(new URL('../node-floor.js', import.meta.url));
+  const args = [
+    script, '--rsa-port', String(ports.rsa), '--ecdsa-port', String(ports.ecdsa), '--rsa-cert', fixture.rsa.certFile, '--rsa-key', fixture.rsa.keyFile,
+    '--ecdsa-cert', fixture.ecdsa.certFile, '--ecdsa-key', fixture.ecdsa.keyFile, '--backend-port', String(fixture.backend.httpPort),
+  ];
+  const started = startServer('Node floor', ...pinned(fixture.cores.proxy, process.execPath, args, fixture.tools.taskset));
+  await Promise.all([waitForPort(ports.rsa), waitForPort(ports.ecdsa)]).catch((error: Error) => {
+    throw new Error(`${error.message}\n${started.output()}`);
+  });
+  return {
+    name: 'Node floor', ports, passthrough: false, http2: false,
+    pids: () => processTree(started.child.pid!),
+    command: `taskset -c ${fixture.cores.proxy} node ${args.join(' ').replace(script, 'dist/bench/node-floor.js')}`,
+    configText: 'no configuration: each TLS connection terminated and relayed to the backend (bench/node-floor.ts)',
     stop: () => started.stop(),
   };
 }
