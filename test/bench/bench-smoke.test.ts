@@ -74,14 +74,17 @@ describe('bench: one-second smoke of npm run bench', function () {
         expect(report.notes.join('\n')).to.contain(`${name} is not installed`);
       }
     }
+    // The Node floor is a reference measured beside them, on HTTPS only (no passthrough, no HTTP/2).
+    expect(report.proxies).to.include('Node floor');
+    expect(row('keepalive-ecdsa/rate').values['Node floor']).to.be.greaterThan(0);
     const ratio = ratioOf(row('keepalive-ecdsa/cpu'));
     if (tools.nginx || tools.haproxy) expect(ratio?.ratio).to.be.greaterThan(0);
     else expect(ratio).to.equal(undefined);
   });
 
   it('prints the table and writes RESULTS.md with the machine, the core assignment and the exact commands', () => {
-    expect(output).to.match(/measurement\s+Portcullis\s+nginx\s+HAProxy\s+ratio vs best peer/);
-    expect(markdown).to.contain('| measurement | Portcullis | nginx | HAProxy | ratio vs best peer |');
+    expect(output).to.match(/measurement\s+Portcullis\s+Node floor\s+nginx\s+HAProxy\s+ratio vs best peer/);
+    expect(markdown).to.contain('| measurement | Portcullis | Node floor | nginx | HAProxy | ratio vs best peer |');
     expect(markdown).to.contain('## Machine and versions');
     expect(markdown).to.match(/pinned to CPU|share CPU 0/);
     expect(markdown).to.match(/wrk -t1|undici Pool/);
@@ -89,7 +92,7 @@ describe('bench: one-second smoke of npm run bench', function () {
   });
 
   it('ratio vs best peer: the highest peer for rates, the lowest for latencies', () => {
-    const rate: Row = { id: 'r', measurement: 'r', unit: 'req/s', better: 'higher', values: { Portcullis: 50, nginx: 100, HAProxy: 80 } };
+    const rate: Row = { id: 'r', measurement: 'r', unit: 'req/s', better: 'higher', values: { Portcullis: 50, 'Node floor': 400, nginx: 100, HAProxy: 80 } };
     expect(ratioOf(rate)).to.deep.equal({ ratio: 0.5, peer: 'nginx' });
     const latency: Row = { id: 'l', measurement: 'l', unit: 'ms', better: 'lower', values: { Portcullis: 3, nginx: 2, HAProxy: 1 } };
     expect(ratioOf(latency)).to.deep.equal({ ratio: 3, peer: 'HAProxy' });
