@@ -18,10 +18,26 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
+/**
+ * Set once stderr fails (EPIPE: whoever read the logs is gone). Logging then stops: each
+ * failed write would otherwise raise an error that the uncaught-exception handler logs,
+ * whose write fails in turn — a loop that kept a proxy busy and deaf to SIGTERM.
+ */
+let sinkBroken = false;
+let sinkWatched = false;
+
+function sinkUsable(): boolean {
+  if (!sinkWatched) {
+    sinkWatched = true;
+    process.stderr.on('error', () => (sinkBroken = true));
+  }
+  return !sinkBroken;
+}
+
 export function createLogger(component: string, base: Record<string, unknown> = {}): Logger {
   const threshold = levelOrder[configuredLevel()];
   const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
-    if (levelOrder[level] < threshold) return;
+    if (levelOrder[level] < threshold || !sinkUsable()) return;
     const line = { time: new Date().toISOString(), level, component, msg, ...base, ...fields };
     process.stderr.write(JSON.stringify(line, errorReplacer) + '\n');
   };
