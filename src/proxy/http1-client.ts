@@ -557,9 +557,14 @@ class UpstreamConnection {
     let reusable = !close;
     if (noBody) this.state = ParseState.Head;
     else if (transferEncoding) {
+      if (contentLengthCount > 0) {
+        // Both (RFC 9112 §6.1: a sender MUST NOT): the Content-Length would reach the client
+        // beside a body of another length and split its connection. undici (llhttp) refuses it too.
+        this.invalid('both Transfer-Encoding and Content-Length');
+        return -1;
+      }
       if (chunked) {
         this.state = ParseState.ChunkSize;
-        if (contentLengthCount > 0) reusable = false; // both present: a smuggling attempt or a broken hop
       } else {
         this.state = ParseState.CloseDelimitedBody;
         reusable = false;

@@ -208,17 +208,9 @@ describe('lean HTTP/1.1 upstream client', () => {
   });
 
   it('reads a Transfer-Encoding whose final coding is not chunked to the close', async () => {
-    const { pool } = await raw((socket) => socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nabcdef'));
+    const { pool } = await raw((socket) => socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabcdef'));
     const result = await send(pool);
     expect(result.body).to.equal('abcdef');
-  });
-
-  it('prefers chunked over Content-Length and then drops the socket', async () => {
-    const { backend, pool } = await raw((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'));
-    const result = await send(pool);
-    expect(result.body).to.equal('hello');
-    await send(pool);
-    expect(backend.connections.length).to.equal(2);
   });
 
   it('expects no body after HEAD, 204 and 304, whatever Content-Length says, and keeps the socket', async () => {
@@ -384,6 +376,9 @@ describe('lean HTTP/1.1 upstream client', () => {
     ['differing Content-Length values', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc'],
     ['a non-numeric Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\nabc'],
     ['an invalid chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n'],
+    // The client would get this Content-Length beside a body of another length (response splitting).
+    ['Transfer-Encoding: chunked and a Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'],
+    ['Transfer-Encoding: gzip and a Content-Length', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nabcdef'],
     ['a chunk not followed by CRLF', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nabc\r\n0\r\n\r\n'],
   ];
   for (const [name, response] of malformed) {

@@ -160,6 +160,9 @@ describe('lean HTTP/1.1 server: answers exactly as node:http does', function () 
             res.addTrailers({ 'x-checksum': 'abc' });
             setTimeout(() => res.end('second'), 10);
             return;
+          case '/te-and-cl':
+            req.socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+            return;
           case '/close':
             req.socket.end('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nuntil-close');
             return;
@@ -231,6 +234,15 @@ describe('lean HTTP/1.1 server: answers exactly as node:http does', function () 
       }
     });
   }
+
+  it('a backend answer with both Transfer-Encoding and Content-Length is refused (502), never relayed with a length that splits the client connection', async () => {
+    for (const { port } of [lean, node]) {
+      const { responses } = await exchange(port, address, [get('/te-and-cl'), get('/after')], [false, false]);
+      expect(responses[0]).to.match(/^HTTP\/1\.1 502 /);
+      expect(responses.join('')).not.to.contain('hello');
+      expect(responses[1]).to.match(/^HTTP\/1\.1 200 [^]*GET \/after /);
+    }
+  });
 
   it('an idle keep-alive connection closes after --keep-alive-timeout-ms, an unfinished head gets 408 after --headers-timeout-ms', async () => {
     const port = await freePort(address);
