@@ -16,16 +16,13 @@ import type { DataPlaneContext } from './data-plane-context.js';
 import type { ConnectionInfo, DownstreamRequest, ResponseSink, ResponseStartOptions } from './http-forwarder.js';
 import type { HeaderMap } from './http-filters.js';
 import { RawHttp1Sink, type UpgradeRequest } from './http-upgrade.js';
-import { LeanHttp1Connection, type LeanHost } from './http1-server.js';
+import { LeanHttp1Connection, REQUEST_TIMEOUT_RESPONSE, statusLabel, type LeanHost } from './http1-server.js';
 
 const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 // ---------------------------------------------------------------------------------
 // Sinks
 
-/** Status codes as label values, made once. */
-const STATUS_TEXT: readonly string[] = Array.from({ length: 600 }, (_, code) => String(code));
-const statusText = (status: number): string => STATUS_TEXT[status] ?? String(status);
 
 class Http1ResponseSink implements ResponseSink {
   status = 0;
@@ -46,7 +43,7 @@ class Http1ResponseSink implements ResponseSink {
     if (this.listener.generation.retired) this.res.shouldKeepAlive = false;
     this.res.writeHead(status, headers as http.OutgoingHttpHeaders);
     this.status = status;
-    this.context.metrics.httpRequests.incPair(this.listener.name, statusText(status));
+    this.context.metrics.httpRequests.incPair(this.listener.name, statusLabel(status));
     if (options.endStream) this.res.end();
   }
 
@@ -99,7 +96,7 @@ class Http2ResponseSink implements ResponseSink {
     (headers as http2.OutgoingHttpHeaders)[':status'] = status;
     this.stream.respond(headers as http2.OutgoingHttpHeaders, { endStream, waitForTrailers: this.trailersExpected });
     this.status = status;
-    this.context.metrics.httpRequests.incPair(this.listener.name, statusText(status));
+    this.context.metrics.httpRequests.incPair(this.listener.name, statusLabel(status));
   }
 
   write(chunk: Buffer): boolean {
@@ -151,7 +148,7 @@ function http1ClientErrorResponse(code: string | undefined): string | undefined 
     case 'HPE_HEADER_OVERFLOW':
       return 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+      return REQUEST_TIMEOUT_RESPONSE;
     case 'ECONNRESET':
     case 'EPIPE':
       return undefined;

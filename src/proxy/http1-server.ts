@@ -210,8 +210,12 @@ const FRAMING_FIELDS: ReadonlySet<string> = new Set(['connection', 'keep-alive',
 const LAST_CHUNK = '0\r\n';
 const CRLF = '\r\n';
 
-/** Status codes as label values, made once. */
+/** Status codes as metric label values, made once (shared with the node:http sinks). */
 const STATUS_LABELS: readonly string[] = Array.from({ length: 600 }, (_, code) => String(code));
+export const statusLabel = (status: number): string => STATUS_LABELS[status] ?? String(status);
+
+/** node:http's answer to a head that took longer than headersTimeout; the lean server sends the same. */
+export const REQUEST_TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
 /** How the body is delimited: none at all, Content-Length, chunked, or closing the connection (HTTP/1.0 clients). */
 type Framing = 'none' | 'length' | 'chunked' | 'close';
@@ -253,7 +257,7 @@ class LeanResponseSink implements ResponseSink {
     const head = `${statusLine(status)}${fieldLines(headers, FRAMING_FIELDS)}${headers['date'] === undefined ? `date: ${httpDate()}\r\n` : ''}${framing}${close ? 'connection: close\r\n' : connection.keepAliveFields}\r\n`;
     this.headersSent = true;
     this.status = status;
-    connection.context.metrics.httpRequests.incPair(connection.listener.name, STATUS_LABELS[status] ?? String(status));
+    connection.context.metrics.httpRequests.incPair(connection.listener.name, statusLabel(status));
     const socket = connection.socket;
     if (options.endStream) {
       socket.write(head, 'latin1');
@@ -485,7 +489,7 @@ export class LeanHttp1Connection {
     if (waitingForHead) {
       if (headersTimeoutMs > 0 && now - this.headSince > headersTimeoutMs) {
         this.context.metrics.httpClientErrors.inc([this.listener.name, 'headers-timeout']);
-        this.socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        this.socket.end(REQUEST_TIMEOUT_RESPONSE);
         this.socket.setTimeout(1_000, () => this.socket.destroy());
         return true;
       }
