@@ -8,7 +8,10 @@
 //
 // One pool per backend endpoint; no connection limit (like undici's Pool with
 // `connections: null`); one request at a time per connection (no pipelining); idle
-// connections are reused last-in first-out. Framing follows RFC 9112 §6.3.
+// connections are reused last-in first-out. Framing follows RFC 9112 §6.3. When a reused
+// connection fails before any byte of its answer (the keep-alive race, or the backend's
+// process died), the pool's other idle connections are closed too: they most likely met
+// the same fate, and the forwarder's one resend must not land on one of them.
 import net from 'node:net';
 
 export interface LeanHttp1PoolOptions {
@@ -184,6 +187,10 @@ class UpstreamConnection {
   private idleTimer: NodeJS.Timeout | undefined;
   private idleTimerMs = 0;
   private idle = false;
+  /** The socket has sat in the idle list, where it may have gone stale. */
+  private reused = false;
+  /** Some byte of the current exchange's answer has arrived. */
+  private answered = false;
   private keepAliveMs: number;
 
   constructor(
@@ -227,6 +234,7 @@ class UpstreamConnection {
     exchange.handler.onConnect(exchange.abort);
     if (this.current !== exchange) return; // aborted before it was written
     exchange.written = true;
+    this.answered = false;
     this.state = ParseState.Head;
     this.reusable = false;
     this.ended = false;
@@ -247,6 +255,7 @@ class UpstreamConnection {
   };
 
   private readonly onData = (chunk: Buffer): void => {
+    this.answered = true;
     if (!this.current) {
       // Bytes nobody asked for (after a complete response, or on an idle socket): the
       // framing can no longer be trusted.
@@ -319,6 +328,7 @@ class UpstreamConnection {
     const exchange = this.current;
     this.current = undefined;
     this.discard();
+    if (exchange?.written && this.reused && !this.answered) this.pool.dropIdle();
     exchange?.fail(error);
   }
 
@@ -333,6 +343,7 @@ class UpstreamConnection {
   /** The socket is idle in the pool: closed after the keep-alive timeout. */
   markIdle(): void {
     this.idle = true;
+    this.reused = true;
     const ms = this.keepAliveMs;
     if (this.idleTimer && this.idleTimerMs === ms) this.idleTimer.refresh();
     else {
@@ -708,10 +719,15 @@ export class LeanHttp1Pool {
     if (this.connections.size === 0 && this.whenEmpty) this.whenEmpty();
   }
 
+  /** Closes every idle socket (busy ones finish their exchange). */
+  dropIdle(): void {
+    for (const connection of this.idle.splice(0)) connection.discard();
+  }
+
   /** Graceful: requests in flight finish, idle sockets close now; resolves when every socket is closed. */
   close(): Promise<void> {
     this.closed = true;
-    for (const connection of this.idle.splice(0)) connection.discard();
+    this.dropIdle();
     if (this.connections.size === 0) return Promise.resolve();
     return new Promise((resolve) => (this.whenEmpty = resolve));
   }

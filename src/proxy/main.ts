@@ -29,7 +29,7 @@ const USAGE = `Usage: node dist/src/proxy/main.js [flags]
   --http1-server lean|node          who parses HTTP/1.1: lean serves requests without a body itself and
                                     hands the rest to node:http; node: node:http for all (default lean)
   --http1-client lean|undici        who sends bodiless HTTP/1.1 requests to plain backends: lean (http1-client.ts)
-                                    or undici for all (default undici; undici always for bodies and TLS backends)
+                                    or undici for all (default lean; undici always for bodies and TLS backends)
   --client-hello-timeout-ms MS      (default ${DEFAULT_PROXY_OPTIONS.clientHelloTimeoutMs})
   --handshake-timeout-ms MS         (default ${DEFAULT_PROXY_OPTIONS.handshakeTimeoutMs})
   --first-bytes-timeout-ms MS       plain HTTP ports (default ${DEFAULT_PROXY_OPTIONS.firstBytesTimeoutMs})
@@ -74,7 +74,7 @@ function parseCommandLine(argv: string[]): CommandLine | 'help' {
       scheduling: { type: 'string', default: 'rr' },
       'access-log': { type: 'boolean', default: false },
       'http1-server': { type: 'string', default: 'lean' },
-      'http1-client': { type: 'string', default: 'undici' },
+      'http1-client': { type: 'string', default: 'lean' },
       help: { type: 'boolean', default: false },
       ...Object.fromEntries(Object.keys(NUMBER_FLAGS).map((flag) => [flag, { type: 'string' as const }])),
     },

@@ -63,7 +63,6 @@ export const DEFAULT_PROXY_OPTIONS: Readonly<ProxyOptions> = Object.freeze({
   streamIdleTimeoutMs: 3_600_000,
   drainTimeoutMs: 10_000,
   http1Server: 'lean',
-  // Off until a killed backend's stale idle connections no longer cost a request (see the issue note).
-  http1Client: 'undici',
+  http1Client: 'lean',
   accessLog: false,
 });

@@ -358,6 +358,33 @@ describe('lean HTTP/1.1 upstream client', () => {
     expect(result.error?.code).to.be.oneOf(['UND_ERR_SOCKET', 'ECONNRESET']);
   });
 
+
+  // A backend process that dies takes every idle socket with it, but their FINs can still
+  // be unread when the forwarder resends: the resend must open a fresh connection.
+  it('closes the other idle sockets when a reused one fails before any answer byte, so the next request connects afresh', async () => {
+    const { backend, pool } = await raw((socket, _head, index) => {
+      if (index === 2) socket.destroy();
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    await Promise.all([send(pool), send(pool)]);
+    expect(pool.idleCount, 'two sockets idle').to.equal(2);
+    const failed = await send(pool);
+    expect(failed.error?.code).to.be.oneOf(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+    expect(pool.idleCount, 'the other idle socket was dropped too').to.equal(0);
+    expect((await send(pool)).body).to.equal('ok');
+    expect(backend.connections.length, 'the next request opened a fresh connection').to.equal(3);
+  });
+
+  it('keeps the other idle sockets when a reused one fails after its answer began', async () => {
+    const { pool } = await raw((socket, _head, index) => {
+      if (index === 2) socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort');
+      else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+    await Promise.all([send(pool), send(pool)]);
+    const failed = await send(pool);
+    expect(failed.error?.code).to.equal('UND_ERR_SOCKET');
+    expect(pool.idleCount, 'the other idle socket is still there').to.equal(1);
+  });
   it('fails with UND_ERR_SOCKET when a Content-Length body is cut short', async () => {
     const { pool } = await raw((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort'));
     const result = await send(pool);
