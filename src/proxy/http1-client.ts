@@ -13,6 +13,7 @@
 // process died), the pool's other idle connections are closed too: they most likely met
 // the same fate, and the forwarder's one resend must not land on one of them.
 import net from 'node:net';
+import { FIELD_VALUE, INVALID_FIELD_VALUE, TOKEN, TOKEN_PATTERN } from './http1-syntax.js';
 
 export interface LeanHttp1PoolOptions {
   /** Idle keep-alive connections close after this (lowered by a backend's `Keep-Alive: timeout=N` hint, minus 1 s as undici does). */
@@ -56,12 +57,6 @@ export class LeanHttp1Error extends Error {
   }
 }
 
-// RFC 9110 §5.6.2 tchar.
-const TOKEN = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TOKEN[c.charCodeAt(0)] = 1;
-const TOKEN_PATTERN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** Field values: HTAB, SP, VCHAR, obs-text; never CR, LF, NUL or other controls (request smuggling). */
-const INVALID_VALUE_PATTERN = /[^\t\x20-\x7e\x80-\xff]/;
 /** Request targets: visible latin1 only (undici's rule). */
 const INVALID_PATH_PATTERN = /[^\u0021-\u00ff]/;
 /** Methods that conventionally carry content get `content-length: 0` when bodiless (RFC 9110 §8.6, as undici does). */
@@ -99,12 +94,12 @@ function serializeRequestHead(options: LeanDispatchOptions): string {
     if (!TOKEN_PATTERN.test(name)) throw invalidArgument(`invalid request header name ${JSON.stringify(name)}`);
     if (name === 'content-length') hasContentLength = true;
     if (typeof value === 'string') {
-      if (INVALID_VALUE_PATTERN.test(value)) throw invalidArgument(`invalid value for request header ${name}`);
+      if (INVALID_FIELD_VALUE.test(value)) throw invalidArgument(`invalid value for request header ${name}`);
       head += `${name}: ${value}\r\n`;
       continue;
     }
     for (const item of value) {
-      if (INVALID_VALUE_PATTERN.test(item)) throw invalidArgument(`invalid value for request header ${name}`);
+      if (INVALID_FIELD_VALUE.test(item)) throw invalidArgument(`invalid value for request header ${name}`);
       head += `${name}: ${item}\r\n`;
     }
   }
@@ -619,7 +614,7 @@ class UpstreamConnection {
     for (;; i++) {
       const c = buffer[i]!;
       if (c === 0x0d) break;
-      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return -1;
+      if (FIELD_VALUE[c] !== 1) return -1;
       if (c !== 0x20 && c !== 0x09) valueEnd = i + 1;
     }
     if (buffer[i + 1] !== 0x0a) return -1;

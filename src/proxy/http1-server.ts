@@ -23,6 +23,7 @@ import type { RuntimeListener } from './config-state.js';
 import type { DataPlaneContext } from './data-plane-context.js';
 import type { ConnectionInfo, DownstreamRequest, ResponseSink, ResponseStartOptions } from './http-forwarder.js';
 import type { HeaderMap } from './http-filters.js';
+import { FIELD_VALUE, INVALID_FIELD_VALUE, TOKEN, TOKEN_PATTERN } from './http1-syntax.js';
 
 // ---------------------------------------------------------------------------------
 // The request head
@@ -31,19 +32,6 @@ const CR = 0x0d;
 const LF = 0x0a;
 const SP = 0x20;
 const HEAD_END = Buffer.from('\r\n\r\n');
-
-/** tchar (RFC 9110 §5.6.2). */
-const TOKEN = new Uint8Array(256);
-for (const c of "!#$%&'*+-.^_`|~") TOKEN[c.charCodeAt(0)] = 1;
-for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1;
-
-/** field-vchar, SP and HTAB (RFC 9110 §5.5), obs-text included as node:http accepts it. */
-const FIELD_VALUE = new Uint8Array(256);
-FIELD_VALUE[0x09] = 1;
-for (let c = 0x20; c <= 0x7e; c++) FIELD_VALUE[c] = 1;
-for (let c = 0x80; c <= 0xff; c++) FIELD_VALUE[c] = 1;
 
 /** Methods served here; others (CONNECT, WebDAV's …) go to node:http. */
 const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE']);
@@ -172,10 +160,6 @@ function statusLine(status: number): string {
   return (STATUS_LINES[status] ??= `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`);
 }
 
-/** What node:http's writeHead refuses (`checkInvalidHeaderChar`, `checkIsHttpToken`). */
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-const VALID_NAME = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
-
 function invalidHeader(name: string, value: string | undefined): Error {
   return Object.assign(new TypeError(value === undefined ? `Header name must be a valid HTTP token ["${name}"]` : `Invalid character in header content ["${name}"]`), {
     code: value === undefined ? 'ERR_INVALID_HTTP_TOKEN' : 'ERR_INVALID_CHAR',
@@ -188,13 +172,13 @@ function fieldLines(fields: HeaderMap, skip?: ReadonlySet<string>): string {
   for (const name in fields) {
     const value = fields[name];
     if (value === undefined || skip?.has(name)) continue;
-    if (!VALID_NAME.test(name)) throw invalidHeader(name, undefined);
+    if (!TOKEN_PATTERN.test(name)) throw invalidHeader(name, undefined);
     if (typeof value === 'string') {
-      if (INVALID_VALUE.test(value)) throw invalidHeader(name, value);
+      if (INVALID_FIELD_VALUE.test(value)) throw invalidHeader(name, value);
       text += `${name}: ${value}\r\n`;
     } else if (Array.isArray(value)) {
       for (const item of value) {
-        if (INVALID_VALUE.test(item)) throw invalidHeader(name, item);
+        if (INVALID_FIELD_VALUE.test(item)) throw invalidHeader(name, item);
         text += `${name}: ${item}\r\n`;
       }
     } else {
