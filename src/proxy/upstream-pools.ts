@@ -1,6 +1,8 @@
 // Pooled connections to HTTP backends, one pool per endpoint and way of speaking to it:
 //
-// - HTTP/1.1: an undici Pool (keep-alive connections, reused across requests);
+// - HTTP/1.1: keep-alive connections reused across requests: the lean client
+//   (http1-client.ts) for bodiless requests to plain-TCP backends, an undici Pool (built
+//   on first use) for requests with bodies and for TLS backends;
 // - HTTP/2 (h2c prior knowledge, or h2 over TLS): one node:http2 client session per
 //   endpoint, multiplexing every request (gRPC backends).
 //
@@ -70,7 +72,6 @@ export function upstreamKey(endpoint: Endpoint, protocol: UpstreamProtocol, poli
 
 export class Http1Upstream {
   readonly protocol = 'HTTP/1.1' as const;
-  readonly pool: Pool;
   /**
    * The SNI for upstream TLS. Passed with every request: undici otherwise derives the
    * SNI from the request's Host header (core/request.js), which is the client's host.
@@ -81,25 +82,16 @@ export class Http1Upstream {
   readonly servername: string;
   /** Plain-TCP backends: bodiless requests go through the lean client (http1-client.ts) instead of undici. */
   readonly lean: LeanHttp1Pool | undefined;
+  /** Built on first use: with the lean client, only requests with bodies need it. */
+  private undici: Pool | undefined;
 
   constructor(
     readonly key: string,
     readonly endpoint: Endpoint,
-    policy: UpstreamTls | undefined,
-    options: ProxyOptions,
+    private readonly policy: UpstreamTls | undefined,
+    private readonly options: ProxyOptions,
   ) {
-    const scheme = policy ? 'https' : 'http';
     this.servername = policy?.serverName ?? endpoint.address;
-    this.pool = new Pool(`${scheme}://${hostForUrl(endpoint.address)}:${endpoint.port}`, {
-      pipelining: 1,
-      keepAliveTimeout: options.upstreamKeepAliveTimeoutMs,
-      headersTimeout: options.upstreamHeadersTimeoutMs,
-      bodyTimeout: 0,
-      maxHeaderSize: Math.max(options.maxHeaderSize, 16 * 1024),
-      connect: { timeout: options.upstreamConnectTimeoutMs, ...(policy ? upstreamTlsOptions(policy, ['http/1.1']) : {}) },
-    });
-    // A pool emits 'connectionError' for refused connections; the request's own error is what we act on.
-    this.pool.on('connectionError', () => {});
     this.lean =
       policy || options.http1Client !== 'lean'
         ? undefined
@@ -111,8 +103,29 @@ export class Http1Upstream {
           });
   }
 
+  /** undici's keep-alive pool for this endpoint. */
+  get pool(): Pool {
+    return (this.undici ??= this.createPool());
+  }
+
+  private createPool(): Pool {
+    const { endpoint, policy, options } = this;
+    const scheme = policy ? 'https' : 'http';
+    const pool = new Pool(`${scheme}://${hostForUrl(endpoint.address)}:${endpoint.port}`, {
+      pipelining: 1,
+      keepAliveTimeout: options.upstreamKeepAliveTimeoutMs,
+      headersTimeout: options.upstreamHeadersTimeoutMs,
+      bodyTimeout: 0,
+      maxHeaderSize: Math.max(options.maxHeaderSize, 16 * 1024),
+      connect: { timeout: options.upstreamConnectTimeoutMs, ...(policy ? upstreamTlsOptions(policy, ['http/1.1']) : {}) },
+    });
+    // A pool emits 'connectionError' for refused connections; the request's own error is what we act on.
+    pool.on('connectionError', () => {});
+    return pool;
+  }
+
   close(): void {
-    this.pool.close().catch(() => {});
+    this.undici?.close().catch(() => {});
     void this.lean?.close();
   }
 }
