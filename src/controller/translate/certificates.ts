@@ -25,8 +25,22 @@ function decode(secret: V1Secret, key: string): string | undefined {
 
 const pemBlock = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
+/**
+ * Checks by Secret object. The informer cache hands out the same object until the Secret
+ * changes, so each version is parsed once: parsing the key and certificates of 1,000
+ * Secrets took about 1 s, on every pass (a status write, an endpoint change...). A
+ * replaced object is dropped with its entry.
+ */
+const checked = new WeakMap<V1Secret, CertificateCheck>();
+
 /** Checks a Secret as a serving certificate: type, keys present, PEM parses, key matches the leaf. */
 export function checkTlsSecret(secret: V1Secret): CertificateCheck {
+  let check = checked.get(secret);
+  if (!check) checked.set(secret, (check = parseTlsSecret(secret)));
+  return check;
+}
+
+function parseTlsSecret(secret: V1Secret): CertificateCheck {
   const source = `${secret.metadata?.namespace}/${secret.metadata?.name}`;
   if (secret.type !== 'kubernetes.io/tls') {
     return { ok: false, message: `Secret ${source} is of type "${secret.type ?? 'Opaque'}", not kubernetes.io/tls` };
