@@ -255,17 +255,23 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     const secrets = await Promise.all(Array.from({ length: certificates }, (_, i) => issue(`c-${i}.${DOMAIN}`)));
     const before = { controller: rssOf(pids.controller), proxy: rssOf(pids.proxy) };
     const started = performance.now();
-    await applyMany(ctx, secrets.flatMap((material, i) => [
+    let appliedMs = 0;
+    const applying = applyMany(ctx, secrets.flatMap((material, i) => [
       tlsSecret(`cert-${i}`, material),
       { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: `ingress-${i}` }, spec: { ingressClassName: 'portcullis', tls: [{ hosts: [`c-${i}.${DOMAIN}`], secretName: `cert-${i}` }], rules: [{ host: `c-${i}.${DOMAIN}`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'echo', port: { number: 1027 } } } }] } }] } } as KubernetesObject,
-    ]));
+    ])).then(() => (appliedMs = performance.now() - started));
     const lastSerial = serialOf(secrets[certificates - 1]!);
-    const ingressAddress = await ctx.ingressAddress(`ingress-${certificates - 1}`);
+    // Every Ingress of the class publishes the same address: the first one's tells where to probe.
+    const ingressAddress = await ctx.ingressAddress('ingress-0');
     await mustReach(`Ingress certificate ${certificates - 1} served`, async () => (await probeServedSerial(ingressAddress, `c-${certificates - 1}.${DOMAIN}`)) === lastSerial, 900_000);
     const certificatesMs = performance.now() - started;
+    await applying;
+    // The status of every Ingress, written after the proxy serves them: the last one applied is the last one written.
+    await ctx.ingressAddress(`ingress-${certificates - 1}`);
+    const statusesMs = performance.now() - started;
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const after = { controller: rssOf(pids.controller), proxy: rssOf(pids.proxy) };
-    log(`${certificates} Ingress hosts with their own certificates served in ${(certificatesMs / 1000).toFixed(1)} s; RSS controller +${((after.controller - before.controller) / MiB).toFixed(0)} MiB, proxy +${((after.proxy - before.proxy) / MiB).toFixed(0)} MiB`);
+    log(`${certificates} Ingress hosts with their own certificates: applied in ${(appliedMs / 1000).toFixed(1)} s, served in ${(certificatesMs / 1000).toFixed(1)} s, every status written in ${(statusesMs / 1000).toFixed(1)} s; RSS controller +${((after.controller - before.controller) / MiB).toFixed(0)} MiB, proxy +${((after.proxy - before.proxy) / MiB).toFixed(0)} MiB`);
 
     const largest = tiers[tiers.length - 1]!;
     const perThousand = (bytes: number, count: number) => ((bytes / count) * 1000) / MiB;
@@ -281,6 +287,8 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     }
     rows.push({ id: 'controller-rss-routes', measurement: `5. controller RSS per 1,000 HTTPRoutes (from 1 to ${largest.routes})`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(largest.controllerRss - baseline.controller, largest.routes - 1) } });
     rows.push({ id: 'proxy-rss-routes', measurement: `5. proxy RSS per 1,000 HTTPRoutes (from 1 to ${largest.routes}; primary + workers)`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(largest.proxyRss - baseline.proxy, largest.routes - 1) } });
+    rows.push({ id: 'certs-served', measurement: `5. ${certificates} Ingress hosts with own TLS Secret, applied 16 at a time: first apply → last certificate served, seconds`, unit: 's', better: 'lower', values: { Portcullis: certificatesMs / 1000 }, note: `applying them took ${(appliedMs / 1000).toFixed(1)} s` });
+    rows.push({ id: 'certs-status', measurement: `5. the same: first apply → every Ingress status written, seconds`, unit: 's', better: 'lower', values: { Portcullis: statusesMs / 1000 } });
     rows.push({ id: 'controller-rss-certs', measurement: `5. controller RSS per 1,000 Ingress hosts with own TLS Secret (${certificates} added)`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(after.controller - before.controller, certificates) } });
     rows.push({ id: 'proxy-rss-certs-cluster', measurement: `5. proxy RSS per 1,000 Ingress hosts with own TLS Secret (${certificates} added; primary + workers)`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(after.proxy - before.proxy, certificates) } });
 
@@ -306,7 +314,8 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
 |---:|---:|---:|---:|---:|---:|
 ${tiers.map((t) => `| ${t.routes} | ${(t.programMs / 1000).toFixed(1)} s | ${median(t.routeApply).toFixed(0)} / ${percentile(t.routeApply, 0.99).toFixed(0)} ms | ${median(t.secretChange).toFixed(0)} / ${percentile(t.secretChange, 0.99).toFixed(0)} ms | ${(t.controllerRss / MiB).toFixed(0)} MiB | ${(t.proxyRss / MiB).toFixed(0)} MiB |`).join('\n')}
 
-${certificates} Ingress hosts with their own certificates were served ${(certificatesMs / 1000).toFixed(1)} s after the first apply.
+${certificates} Ingress hosts with their own certificates (${certificates * 2} objects, applied 16 at a time in ${(appliedMs / 1000).toFixed(1)} s) were served
+${(certificatesMs / 1000).toFixed(1)} s after the first apply, and every Ingress showed its address ${(statusesMs / 1000).toFixed(1)} s after it.
 Bare proxy with ${blocks} HTTPS blocks: RSS ${(shared.rssBytes / MiB).toFixed(0)} MiB sharing one certificate, ${(distinct.rssBytes / MiB).toFixed(0)} MiB with ${blocks};
 PUT /config ${distinct.firstMs.toFixed(0)} ms with new certificates, ${distinct.cachedMs.toFixed(0)} ms re-applied (SecureContext cache);
 with one shared certificate ${shared.firstMs.toFixed(0)} ms.
