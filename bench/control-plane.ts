@@ -144,6 +144,21 @@ function componentPids(proxyAdminPort: number): { controller: number[]; proxy: n
   return { controller: tree(matches.controller), proxy: tree(matches.proxy) };
 }
 
+/** How long after a burst of configuration passes RSS is read. */
+const SETTLE_MS = 40_000;
+
+/**
+ * RSS of the controller and the proxy SETTLE_MS after a burst of work. V8 gives a burst's
+ * garbage back to the system only once allocation has calmed down, 20–30 s later: a bare
+ * proxy (2 workers) pushed 30 growing configurations up to 1,000 certificates held 181 MiB
+ * more than empty for 20 s, then 98 MiB from 30 s on (one push of the last configuration:
+ * 51 MiB). A reading 2 s after the burst measured the garbage.
+ */
+async function settledRss(pids: { controller: readonly number[]; proxy: readonly number[] }): Promise<{ controller: number; proxy: number }> {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  return { controller: rssOf(pids.controller), proxy: rssOf(pids.proxy) };
+}
+
 function rssOf(pids: readonly number[]): number {
   return pids.reduce((sum, pid) => sum + (() => {
     try {
@@ -217,8 +232,7 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     log(`gateway at ${address}; controller pids ${pids.controller.join(',')}, proxy pids ${pids.proxy.join(',')}`);
     await ctx.applyObjects([httpRoute('route-0', `r-0.${DOMAIN}`)]);
     await mustReach('the first route served', async () => (await probeHttp(address, `r-0.${DOMAIN}`)) === 200, 120_000);
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const baseline = { controller: rssOf(pids.controller), proxy: rssOf(pids.proxy) };
+    const baseline = await settledRss(pids);
 
     let programmed = 1;
     for (const target of [...options.routeCounts].sort((a, b) => a - b)) {
@@ -230,9 +244,9 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
       const programMs = performance.now() - started;
       // Steady state before probing: the controller has caught up (status written for every route).
       await mustReach(`${target} routes attached in the Gateway status`, async () => (await attachedRoutes(ctx, 'http')) >= target + tiers.reduce((sum, t) => sum + t.probes, 0), 900_000);
-      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const rss = await settledRss(pids);
       const probes = target >= 1000 ? Math.min(options.probes, LARGE_TIER_PROBES) : options.probes;
-      const tier: Tier = { routes: target, programMs, probes, routeApply: [], secretChange: [], controllerRss: rssOf(pids.controller), proxyRss: rssOf(pids.proxy) };
+      const tier: Tier = { routes: target, programMs, probes, routeApply: [], secretChange: [], controllerRss: rss.controller, proxyRss: rss.proxy };
       log(`${target} routes programmed in ${(programMs / 1000).toFixed(1)} s; RSS controller ${(tier.controllerRss / MiB).toFixed(0)} MiB, proxy ${(tier.proxyRss / MiB).toFixed(0)} MiB`);
       for (let probe = 0; probe < probes; probe++) {
         const name = `probe-${target}-${probe}`;
@@ -253,7 +267,7 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     // Certificates: Ingress hosts, each with its own TLS Secret, as many as the largest route tier.
     const certificates = blocks;
     const secrets = await Promise.all(Array.from({ length: certificates }, (_, i) => issue(`c-${i}.${DOMAIN}`)));
-    const before = { controller: rssOf(pids.controller), proxy: rssOf(pids.proxy) };
+    const before = await settledRss(pids);
     const started = performance.now();
     let appliedMs = 0;
     const applying = applyMany(ctx, secrets.flatMap((material, i) => [
@@ -269,8 +283,7 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     // The status of every Ingress, written after the proxy serves them: the last one applied is the last one written.
     await ctx.ingressAddress(`ingress-${certificates - 1}`);
     const statusesMs = performance.now() - started;
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-    const after = { controller: rssOf(pids.controller), proxy: rssOf(pids.proxy) };
+    const after = await settledRss(pids);
     log(`${certificates} Ingress hosts with their own certificates: applied in ${(appliedMs / 1000).toFixed(1)} s, served in ${(certificatesMs / 1000).toFixed(1)} s, every status written in ${(statusesMs / 1000).toFixed(1)} s; RSS controller +${((after.controller - before.controller) / MiB).toFixed(0)} MiB, proxy +${((after.proxy - before.proxy) / MiB).toFixed(0)} MiB`);
 
     const largest = tiers[tiers.length - 1]!;
@@ -304,7 +317,8 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
   \`GET /\` with its Host on new connections every 2 ms until a 200; and replace the listener's Secret with a new
   certificate and poll TLS handshakes until the new serial is served. The clock starts when the apply request is sent
   (kubectl's own start-up, ~0.1–0.3 s, is not counted).
-- Memory: RSS (VmRSS) of the controller and of the proxy's process tree, 2 s after each tier is served; per 1,000
+- Memory: RSS (VmRSS) of the controller and of the proxy's process tree ${SETTLE_MS / 1000} s after each tier is served (V8
+  returns a burst's garbage to the system 20–30 s after it); per 1,000
   routes from the difference between 1 route and the largest tier. Certificates: ${certificates} Ingresses, each with its
   own host and TLS Secret (so this includes an Ingress rule each); and a bare proxy (\`bench/proxy-config-apply.ts\`,
   one worker) with ${blocks} HTTPS blocks each with its own certificate against the same blocks sharing one.
