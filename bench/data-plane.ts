@@ -112,6 +112,9 @@ export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: 
     }
     const figure = (pick: (s: Sample) => number | undefined): Partial<Record<ProxyName, number>> =>
       Object.fromEntries([...samples].map(([name, list]) => [name, median(list.map(pick).filter((v): v is number => v !== undefined))]));
+    // Round by round (a proxy that measured nothing in a round has NaN there, keeping the rounds aligned).
+    const byRound = (pick: (s: Sample) => number | undefined): Partial<Record<ProxyName, number[]>> =>
+      Object.fromEntries([...samples].map(([name, list]) => [name, list.map((s) => pick(s) ?? Number.NaN)]));
     const errors = [...samples].flatMap(([name, list]) => (list.some((s) => s.errors > 0) ? [`${name} ${list.reduce((sum, s) => sum + s.errors, 0)} errors`] : []));
     const unit = c.unit === 'MB' ? 'MB' : c.unit;
     const notes: string[] = [...errors];
@@ -119,9 +122,9 @@ export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: 
       const shares = figure((s) => s.resumedShare);
       notes.push(`resumed: ${Object.entries(shares).map(([name, share]) => `${name} ${(share! * 100).toFixed(0)}%`).join(', ')}`);
     }
-    rows.push({ id: `${c.id}/rate`, measurement: `${c.title}: ${unit}/s`, unit: `${unit}/s`, better: 'higher', values: figure((s) => s.perSecond), note: notes.join('; ') || undefined });
-    rows.push({ id: `${c.id}/cpu`, measurement: `${c.title}: ${unit} per proxy CPU-second`, unit: `${unit}/CPU-s`, better: 'higher', values: figure((s) => s.perCpuSecond) });
-    if (c.latency) rows.push({ id: `${c.id}/p99`, measurement: `${c.title}: p99 latency`, unit: 'ms', better: 'lower', values: figure((s) => s.p99Ms) });
+    rows.push({ id: `${c.id}/rate`, measurement: `${c.title}: ${unit}/s`, unit: `${unit}/s`, better: 'higher', values: figure((s) => s.perSecond), rounds: byRound((s) => s.perSecond), note: notes.join('; ') || undefined });
+    rows.push({ id: `${c.id}/cpu`, measurement: `${c.title}: ${unit} per proxy CPU-second`, unit: `${unit}/CPU-s`, better: 'higher', values: figure((s) => s.perCpuSecond), rounds: byRound((s) => s.perCpuSecond) });
+    if (c.latency) rows.push({ id: `${c.id}/p99`, measurement: `${c.title}: p99 latency`, unit: 'ms', better: 'lower', values: figure((s) => s.p99Ms), rounds: byRound((s) => s.p99Ms) });
   }
   return { rows, commands, skipped };
 }

@@ -8,6 +8,12 @@ export interface Row {
   unit: string;
   better: 'higher' | 'lower';
   values: Partial<Record<ProxyName, number>>;
+  /**
+   * Each proxy's figure in every round, in round order, when the row is a median over
+   * alternating rounds: the ratio is then also taken round by round, where both sides met
+   * the same moment of a shared machine, and its spread is shown beside the median.
+   */
+  rounds?: Partial<Record<ProxyName, number[]>>;
   note?: string | undefined;
 }
 
@@ -19,13 +25,28 @@ function columnsOf(rows: readonly Row[]): ProxyName[] {
   return [COLUMNS[0]!, ...optional, ...COLUMNS.slice(1)];
 }
 
+export interface Ratio {
+  ratio: number;
+  peer: ProxyName;
+  /** The lowest and highest of the round-by-round ratios against the same peer (two rounds or more). */
+  range?: [number, number];
+}
+
 /** Portcullis / best peer; for lower-is-better figures the best peer is the lowest, and the ratio is still ours / theirs. */
-export function ratioOf(row: Row): { ratio: number; peer: ProxyName } | undefined {
+export function ratioOf(row: Row): Ratio | undefined {
   const ours = row.values.Portcullis;
   const peers = (['nginx', 'HAProxy'] as const).flatMap((name) => (row.values[name] !== undefined && Number.isFinite(row.values[name]) ? [{ name, value: row.values[name]! }] : []));
   if (ours === undefined || !Number.isFinite(ours) || peers.length === 0) return undefined;
   const best = peers.reduce((a, b) => ((row.better === 'higher' ? b.value > a.value : b.value < a.value) ? b : a));
-  return { ratio: ours / best.value, peer: best.name };
+  const result: Ratio = { ratio: ours / best.value, peer: best.name };
+  const ourRounds = row.rounds?.Portcullis ?? [];
+  const theirRounds = row.rounds?.[best.name] ?? [];
+  const byRound = ourRounds.flatMap((value, round) => {
+    const theirs = theirRounds[round];
+    return theirs !== undefined && theirs > 0 && Number.isFinite(value) ? [value / theirs] : [];
+  });
+  if (byRound.length >= 2) result.range = [Math.min(...byRound), Math.max(...byRound)];
+  return result;
 }
 
 export function formatNumber(value: number | undefined): string {
@@ -38,7 +59,11 @@ export function formatNumber(value: number | undefined): string {
 function ratioText(row: Row): string {
   const ratio = ratioOf(row);
   if (!ratio) return '—';
-  return `${ratio.ratio.toFixed(2)}× ${ratio.peer}${row.better === 'lower' ? ' (lower is better)' : ''}`;
+  const remarks = [
+    ...(row.better === 'lower' ? ['lower is better'] : []),
+    ...(ratio.range ? [`${ratio.range[0].toFixed(2)}–${ratio.range[1].toFixed(2)} by round`] : []),
+  ];
+  return `${ratio.ratio.toFixed(2)}× ${ratio.peer}${remarks.length ? ` (${remarks.join('; ')})` : ''}`;
 }
 
 export function markdownTable(rows: readonly Row[]): string {

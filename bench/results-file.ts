@@ -42,7 +42,9 @@ ${input.loadAfter} at the end, with other builds and test runs going on), so abs
 between runs while ratios measured side by side hold.
 
 Ratio = Portcullis / best peer. For "higher is better" rows ≥ 1 means Portcullis is ahead; for
-latency and time rows (lower is better) ≤ 1 means Portcullis is ahead. Targets (issue 7): ≥ 0.9× on
+latency and time rows (lower is better) ≤ 1 means Portcullis is ahead. The data-plane ratios also
+show their spread "by round": Portcullis against that peer within each round, where both met the
+same moment of the machine; a wide spread says the machine was noisy. Targets (issue 7): ≥ 0.9× on
 termination keep-alive req/s and handshakes/s, ≥ 1.0× on passthrough, route and Secret changes
 served within 250 ms at p99 with 1,000 routes, a warm \`npm run conformance\` under 3 minutes.`);
   parts.push(`## Results\n\n${input.table}`);

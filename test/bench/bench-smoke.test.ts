@@ -89,6 +89,8 @@ describe('bench: one-second smoke of npm run bench', function () {
     expect(markdown).to.match(/pinned to CPU|share CPU 0/);
     expect(markdown).to.match(/wrk -t1|undici Pool/);
     expect(markdown).to.contain('openssl s_time');
+    // --quick runs one round: no spread to show; the legend still explains it.
+    expect(markdown).to.contain('"by round"');
   });
 
   it('ratio vs best peer: the highest peer for rates, the lowest for latencies', () => {
@@ -97,6 +99,21 @@ describe('bench: one-second smoke of npm run bench', function () {
     const latency: Row = { id: 'l', measurement: 'l', unit: 'ms', better: 'lower', values: { Portcullis: 3, nginx: 2, HAProxy: 1 } };
     expect(ratioOf(latency)).to.deep.equal({ ratio: 3, peer: 'HAProxy' });
     expect(ratioOf({ ...rate, values: { Portcullis: 1 } })).to.equal(undefined);
+  });
+
+  it('ratio spread by round: ours against the chosen peer in the same round, skipping rounds either missed', () => {
+    // Medians: ours 50, nginx 100 (best), HAProxy 80. Round by round against nginx: 0.4, 0.6, 0.5; round 4 nginx missed.
+    const rate: Row = {
+      id: 'r', measurement: 'r', unit: 'req/s', better: 'higher', values: { Portcullis: 50, nginx: 100, HAProxy: 80 },
+      rounds: { Portcullis: [40, 60, 50, 55], nginx: [100, 100, 100, Number.NaN], HAProxy: [10, 10, 10, 10] },
+    };
+    const ratio = ratioOf(rate)!;
+    expect(ratio.peer).to.equal('nginx');
+    expect(ratio.ratio).to.equal(0.5);
+    expect(ratio.range![0]).to.be.closeTo(0.4, 1e-9);
+    expect(ratio.range![1]).to.be.closeTo(0.6, 1e-9);
+    // One round is no spread.
+    expect(ratioOf({ ...rate, rounds: { Portcullis: [40], nginx: [100] } })!.range).to.equal(undefined);
   });
 
   it('translate time (measurement 5) is measured in milliseconds for every route', async () => {
