@@ -24,7 +24,7 @@ export const SNI = 'localhost';
 /**
  * 'Portcullis baseline': another build of ours, run beside the peers for a before/after
  * comparison (`npm run bench -- --baseline`). 'Node floor': bench/node-floor.ts, a reference
- * for what any Node proxy costs (HTTPS keep-alive and handshakes only; never a peer in ratios).
+ * for what any Node proxy costs (HTTPS keep-alive, handshakes and passthrough; never a peer in ratios).
  */
 export type ProxyName = 'Portcullis' | 'Portcullis baseline' | 'Node floor' | 'nginx' | 'HAProxy';
 export const PEERS: readonly ProxyName[] = ['nginx', 'HAProxy'];
@@ -340,18 +340,19 @@ export async function startNodeFloor(fixture: Fixture): Promise<ProxyUnderTest> 
   const ports = await threePorts();
   const script = fileURLToPath(new URL('../node-floor.js', import.meta.url));
   const args = [
-    script, '--rsa-port', String(ports.rsa), '--ecdsa-port', String(ports.ecdsa), '--rsa-cert', fixture.rsa.certFile, '--rsa-key', fixture.rsa.keyFile,
-    '--ecdsa-cert', fixture.ecdsa.certFile, '--ecdsa-key', fixture.ecdsa.keyFile, '--backend-port', String(fixture.backend.httpPort),
+    script, '--rsa-port', String(ports.rsa), '--ecdsa-port', String(ports.ecdsa), '--passthrough-port', String(ports.passthrough),
+    '--rsa-cert', fixture.rsa.certFile, '--rsa-key', fixture.rsa.keyFile, '--ecdsa-cert', fixture.ecdsa.certFile, '--ecdsa-key', fixture.ecdsa.keyFile,
+    '--backend-port', String(fixture.backend.httpPort), '--backend-tls-port', String(fixture.backend.tlsPort),
   ];
   const started = startServer('Node floor', ...pinned(fixture.cores.proxy, process.execPath, args, fixture.tools.taskset));
-  await Promise.all([waitForPort(ports.rsa), waitForPort(ports.ecdsa)]).catch((error: Error) => {
+  await Promise.all([waitForPort(ports.rsa), waitForPort(ports.ecdsa), waitForPort(ports.passthrough)]).catch((error: Error) => {
     throw new Error(`${error.message}\n${started.output()}`);
   });
   return {
-    name: 'Node floor', ports, passthrough: false, http2: false,
+    name: 'Node floor', ports, passthrough: true, http2: false,
     pids: () => processTree(started.child.pid!),
     command: `taskset -c ${fixture.cores.proxy} node ${args.join(' ').replace(script, 'dist/bench/node-floor.js')}`,
-    configText: 'no configuration: each TLS connection terminated and relayed to the backend (bench/node-floor.ts)',
+    configText: 'no configuration: each TLS connection terminated and relayed to the backend; on the passthrough port each connection relayed untouched to its TLS port (bench/node-floor.ts)',
     stop: () => started.stop(),
   };
 }

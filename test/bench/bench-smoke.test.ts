@@ -74,9 +74,10 @@ describe('bench: one-second smoke of npm run bench', function () {
         expect(report.notes.join('\n')).to.contain(`${name} is not installed`);
       }
     }
-    // The Node floor is a reference measured beside them, on HTTPS only (no passthrough, no HTTP/2).
+    // The Node floor is a reference measured beside them: HTTPS and passthrough (no HTTP/2).
     expect(report.proxies).to.include('Node floor');
     expect(row('keepalive-ecdsa/rate').values['Node floor']).to.be.greaterThan(0);
+    expect(row('passthrough-keepalive/rate').values['Node floor']).to.be.greaterThan(0);
     const ratio = ratioOf(row('keepalive-ecdsa/cpu'));
     if (tools.nginx || tools.haproxy) expect(ratio?.ratio).to.be.greaterThan(0);
     else expect(ratio).to.equal(undefined);
