@@ -21,6 +21,7 @@ import { createCertificateAuthority, issueCertificate, type CertificateAuthority
 import { packageRoot } from '../src/lib/paths.js';
 import { measureProxyConfigApply } from './proxy-config-apply.js';
 import { median, percentile, processTree, rssBytes } from './lib/system.js';
+import { onInterrupt } from '../src/lib/interrupt.js';
 import type { Row } from './report.js';
 import { measureTranslate } from './translate.js';
 
@@ -211,6 +212,10 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
   const clusterStarted = performance.now();
   const cluster = await startLocalCluster({ name: 'bench', apiPort: 0, progress: (line) => log(`cluster: ${line}`) });
   log(`local cluster up in ${((performance.now() - clusterStarted) / 1000).toFixed(1)} s`);
+  const forgetCluster = onInterrupt(async () => {
+    await cluster.down();
+    rmSync(home, { recursive: true, force: true });
+  });
   const tiers: Tier[] = [];
   try {
     const ctx = new SuiteContext(cluster.kubeConfig(), NAMESPACE, { gatewayClass: 'portcullis', ingressClass: ingressClassName, controllerName }, defaultTimeouts, join(packageRoot, 'manifests', 'scenarios'));
@@ -335,6 +340,7 @@ PUT /config ${distinct.firstMs.toFixed(0)} ms with new certificates, ${distinct.
 with one shared certificate ${shared.firstMs.toFixed(0)} ms.
 `);
   } finally {
+    forgetCluster();
     await cluster.down().catch((error: unknown) => log(`cluster down failed: ${String(error)}`));
     if (previousHome === undefined) delete process.env.PORTCULLIS_HOME;
     else process.env.PORTCULLIS_HOME = previousHome;

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onInterrupt } from '../src/lib/interrupt.js';
 import { packageRoot } from '../src/lib/paths.js';
 import type { Row } from './report.js';
 
@@ -30,8 +31,13 @@ export async function runConformanceTiming(options: { cold?: boolean; log: (line
     const keep = (chunk: Buffer) => (text = (text + chunk.toString()).slice(-20_000));
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
+    // Interrupted: the run deletes its own cluster on SIGTERM (src/lib/interrupt.ts).
+    const forget = onInterrupt(() => child.kill('SIGTERM'));
     child.on('error', reject);
-    child.on('close', (exit) => resolve({ code: exit, output: text }));
+    child.on('close', (exit) => {
+      forget();
+      resolve({ code: exit, output: text });
+    });
   });
   const seconds = (performance.now() - started) / 1000;
   rmSync(home, { recursive: true, force: true });

@@ -16,6 +16,7 @@ import { CASES, runDataPlane, type DataPlaneResult } from './data-plane.js';
 import { runConformanceTiming, type HarnessResult } from './harness.js';
 import { createFixture, startHaproxy, startNginx, startNodeFloor, startPortcullis, type ProxyUnderTest } from './lib/peers.js';
 import { corePlan, detectTools, machineLoad, versions } from './lib/system.js';
+import { onInterrupt } from '../src/lib/interrupt.js';
 import { markdownTable, textTable, type Row } from './report.js';
 import { resultsMarkdown } from './results-file.js';
 
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
   };
   const dataOnly = only.filter((id) => id !== 'data' && CASES.some((c) => c.id.startsWith(id)));
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  onInterrupt(() => {}, () => log('interrupted: stopping the proxies, peers and cluster this run started'));
 
   const tools = await detectTools();
   const cores = corePlan();
@@ -100,6 +102,7 @@ async function main(): Promise<void> {
 
   if (wants('data')) {
     const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-'));
+    const forgetDir = onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
     const fixture = await createFixture(dir, tools, cores);
     backendKind = fixture.backend.kind;
     const proxies: ProxyUnderTest[] = [];
@@ -129,6 +132,7 @@ async function main(): Promise<void> {
       for (const proxy of proxies) await proxy.stop();
       await fixture.backend.server.stop();
       rmSync(dir, { recursive: true, force: true });
+      forgetDir();
     }
   }
 

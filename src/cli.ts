@@ -1,6 +1,7 @@
 // The `portcullis` command line. Every failure ends in one line naming the fix and a non-zero exit.
 import { PortcullisError, errorMessage } from './lib/errors.js';
 import { parseFlags } from './lib/flags.js';
+import { interruption } from './lib/interrupt.js';
 import { deleteLocalCluster, localClusterStatus, startLocalCluster } from './cluster/local/provider.js';
 import { clusterPaths, validateClusterName } from './cluster/local/state.js';
 import { existsSync } from 'node:fs';
@@ -201,6 +202,8 @@ async function main(argv: string[]): Promise<void> {
 try {
   await main(process.argv.slice(2));
 } catch (err) {
+  // An error caused by Ctrl-C's own cleanup (the cluster deleted under a start) is not news.
+  await interruption();
   const message = err instanceof PortcullisError ? errorMessage(err) : `unexpected error: ${errorMessage(err)}`;
   process.stderr.write(`portcullis: ${message}\n`);
   if (!(err instanceof PortcullisError) && process.env.PORTCULLIS_DEBUG) console.error(err);

@@ -2,6 +2,7 @@
 // /proc/<pid>/stat), core pinning, spawning long-running servers, tool detection,
 // versions, and small statistics.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { onInterrupt } from '../../src/lib/interrupt.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { commandExists, runCommand } from '../../src/lib/process.js';
@@ -162,21 +163,18 @@ export function startServer(name: string, command: string, args: string[], optio
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  return {
-    name,
-    child,
-    output: () => output,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        try {
-          process.kill(-child.pid!, 'SIGKILL');
-        } catch {
-          child.kill('SIGKILL');
-        }
-      }),
-  };
+  const stop = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    });
+  child.once('exit', onInterrupt(stop));
+  return { name, child, output: () => output, stop };
 }
 
 /** Resolves once `text` appears in the server's output, rejects if it exits first or after `timeoutMs`. */

@@ -6,7 +6,7 @@ import Mocha from 'mocha';
 import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { PortcullisError } from '../lib/errors.js';
 import { waitFor } from '../lib/kube.js';
-import { startLocalCluster } from '../cluster/local/provider.js';
+import { deleteLocalCluster, startLocalCluster } from '../cluster/local/provider.js';
 import { controllerName as ourControllerName, type GatewayClass } from '../controller/gatewayapi-types.js';
 import { supportedFeatures as ourSupportedFeatures } from '../controller/features.js';
 import { referenceTests } from '../../suites/reference/index.js';
@@ -28,6 +28,7 @@ import { scenarioImageOverrides } from '../cluster/kind/commands.js';
 import { probeKindEnvironment, type KindProbe } from '../cluster/kind/detect.js';
 import { nodeImageFor } from '../cluster/kind/node-images.js';
 import { k3sImageFor } from '../cluster/k3s/options.js';
+import { onInterrupt } from '../lib/interrupt.js';
 import { packageRoot } from '../lib/paths.js';
 
 const packageVersion = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
@@ -140,7 +141,9 @@ async function provideCluster(provider: Exclude<ProviderName, 'auto'>, options: 
       return { kc, ...installed, teardown: async () => {} };
     }
     case 'local': {
-      const cluster = await startLocalCluster({ name: 'conformance', apiPort: 0, gatewayApiVersion, channel, progress });
+      // Interrupted while it starts: nothing has the cluster yet to tear it down, so delete it by name.
+      const forgetStarting = options.keepCluster ? () => {} : onInterrupt(() => deleteLocalCluster('conformance'), () => options.progress('▶ interrupted while the cluster was starting: deleting it'));
+      const cluster = await startLocalCluster({ name: 'conformance', apiPort: 0, gatewayApiVersion, channel, progress }).finally(forgetStarting);
       return { kc: cluster.kubeConfig(), gatewayApiVersion, channel, teardown: keep(`KUBECONFIG=${cluster.kubeconfigPath}; delete it with \`portcullis cluster down --name ${cluster.name}\``, () => cluster.down()) };
     }
     case 'kind': {
@@ -220,6 +223,7 @@ export async function runConformance(options: ConformanceOptions): Promise<TestO
   checkKubernetesVersion(provider, options.k8sVersion);
   options.progress(`▶ cluster: provider ${provider}${reason ? ` (${reason})` : ''}`);
   const cluster = await provideCluster(provider, options);
+  const forgetCluster = onInterrupt(() => cluster.teardown(), () => options.progress('▶ interrupted: cleanup'));
   let succeeded = false;
   try {
     const kc = cluster.kc;
@@ -246,6 +250,7 @@ export async function runConformance(options: ConformanceOptions): Promise<TestO
       options.progress(`▶ exporting the cluster's logs to ${dir}`);
       await cluster.exportLogs(dir).catch((err) => options.progress(`  could not export the logs: ${err instanceof Error ? err.message : String(err)}`));
     }
+    forgetCluster();
     options.progress('▶ cleanup');
     await cluster.teardown();
   }

@@ -1,7 +1,7 @@
 // `portcullis cluster up/down` as a person runs them, including what goes wrong:
 // a crash, a corrupt data directory, a taken port, an unknown version, no Go.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -65,6 +65,60 @@ describe('local provider: cluster lifecycle and bad input', function () {
     }
     expect(clusterProcesses(kept.dir)).to.deep.equal([]);
     expect(existsSync(kept.dir)).to.equal(false);
+  });
+
+  /** Starts `conformance` on the local provider, sends SIGINT once `when` is on stderr, and returns its exit code and stderr. */
+  async function interruptConformance(when: string, out: string): Promise<{ code: number | null; stderr: string; processesBefore: number }> {
+    const started = clusterPaths('conformance', testHome);
+    // The supervisor runs detached in its own session, so the terminal's SIGINT reaches only the CLI.
+    const child = spawn(process.execPath, [`${packageRoot}bin/portcullis.js`, 'conformance', '--provider', 'local', '--run-test', 'ReferenceScenario3GatewayPassthrough',
+      '--junit-output', join(out, 'junit.xml'), '--report-output', join(out, 'report.yaml')], { env: { ...process.env, PORTCULLIS_HOME: testHome }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+        if (stderr.includes(when)) resolve();
+      });
+      void exited.then(() => reject(new Error(`conformance ended before "${when}":\n${stderr}`)));
+    });
+    const processesBefore = clusterProcesses(started.dir).filter(isProcessAlive).length;
+    child.kill('SIGINT');
+    const code = await exited;
+    return { code, stderr, processesBefore };
+  }
+
+  it('Ctrl-C during `conformance` deletes the local cluster it brought up, and exits 130', async function () {
+    this.timeout(2 * clusterStartTimeoutMs);
+    const out = mkdtempSync(join(tmpdir(), 'portcullis-interrupted-'));
+    const started = clusterPaths('conformance', testHome);
+    try {
+      const run = await interruptConformance('▶ implementation', out);
+      expect(run.processesBefore, run.stderr).to.be.greaterThan(3);
+      expect(run.code, run.stderr).to.equal(130);
+      expect(run.stderr).to.include('▶ interrupted: cleanup');
+      expect(clusterProcesses(started.dir)).to.deep.equal([]);
+      expect(existsSync(started.dir)).to.equal(false);
+    } finally {
+      cli(['cluster', 'down', '--name', 'conformance']);
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('Ctrl-C while the `conformance` cluster is still starting stops every process it started, and exits 130 without an error', async function () {
+    this.timeout(2 * clusterStartTimeoutMs);
+    const out = mkdtempSync(join(tmpdir(), 'portcullis-interrupted-'));
+    const started = clusterPaths('conformance', testHome);
+    try {
+      const run = await interruptConformance('starting etcd', out);
+      expect(run.code, run.stderr).to.equal(130);
+      expect(run.stderr).to.include('▶ interrupted while the cluster was starting: deleting it');
+      expect(run.stderr).to.not.include('portcullis: ');
+      expect(clusterProcesses(started.dir)).to.deep.equal([]);
+    } finally {
+      cli(['cluster', 'down', '--name', 'conformance']);
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('comes up, and `down` leaves no process, network namespace or state behind', async function () {

@@ -10,7 +10,8 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PortcullisError } from '../../lib/errors.js';
 import { loadKubeConfig, rawGet, waitFor } from '../../lib/kube.js';
-import { startLocalCluster } from '../../cluster/local/provider.js';
+import { deleteLocalCluster, startLocalCluster } from '../../cluster/local/provider.js';
+import { onInterrupt } from '../../lib/interrupt.js';
 import { ensureUpstreamSuiteBinary, upstreamSuiteVersion } from './suite-build.js';
 
 export const defaultUpstreamProfiles = ['GATEWAY-HTTP', 'GATEWAY-TLS', 'GATEWAY-GRPC'];
@@ -114,11 +115,16 @@ export async function runUpstreamConformance(options: UpstreamOptions): Promise<
 
   let kubeconfig = options.kubeconfig;
   let teardown: (() => Promise<void>) | undefined;
+  let forgetCluster: (() => void) | undefined;
   if (!kubeconfig) {
     progress(`phase: local cluster with Portcullis and the Gateway API ${upstreamSuiteVersion()} CRDs`);
-    const cluster = await startLocalCluster({ name: 'upstream', apiPort: 0, gatewayApiVersion: upstreamSuiteVersion(), channel: 'experimental', progress: (line) => progress(`  ${line}`) });
+    const forgetStarting = options.keepCluster ? () => {} : onInterrupt(() => deleteLocalCluster('upstream'), () => progress('interrupted while the cluster was starting: deleting it'));
+    const cluster = await startLocalCluster({ name: 'upstream', apiPort: 0, gatewayApiVersion: upstreamSuiteVersion(), channel: 'experimental', progress: (line) => progress(`  ${line}`) }).finally(forgetStarting);
     kubeconfig = cluster.kubeconfigPath;
-    if (!options.keepCluster) teardown = () => cluster.down();
+    if (!options.keepCluster) {
+      teardown = () => cluster.down();
+      forgetCluster = onInterrupt(teardown, () => progress('interrupted: deleting the local cluster'));
+    }
     else progress(`  the cluster stays up (--keep-cluster): eval "$(npx portcullis cluster env --name upstream)"`);
   } else if (!existsSync(kubeconfig)) {
     throw new PortcullisError('NO_KUBECONFIG', `--kubeconfig ${kubeconfig} does not exist: pass the kubeconfig of the cluster whose implementation you want to test`);
@@ -145,6 +151,7 @@ export async function runUpstreamConformance(options: UpstreamOptions): Promise<
     }
     return { exitCode, tests, profiles, reportPath, logPath, seconds: (Date.now() - started) / 1000 };
   } finally {
+    forgetCluster?.();
     await teardown?.();
   }
 }
