@@ -57,7 +57,7 @@ served within 250 ms at p99 with 1,000 routes, a warm \`npm run conformance\` un
   nginx \`worker_processes 1\`, HAProxy \`nbthread 1\`), all three started before the first sample
   and idle while another is measured.
 - **Backend**: ${input.backendKind === 'nginx' ? 'a separate nginx (one worker, pinned with the load) answering a 22-byte body on plain HTTP/1.1, and on its own TLS port (ECDSA) for passthrough, where `/bulk` is a 16 MiB file' : 'bench/backend.ts (node:http and node:https, pinned with the load)'}. The same backend for every proxy;
-  the proxies keep connections to it alive (nginx \`keepalive 128\`, HAProxy \`http-reuse always\`, Portcullis an undici pool).
+  the proxies keep connections to it alive (nginx \`keepalive 128\`, HAProxy \`http-reuse always\`, Portcullis its lean HTTP/1.1 client pool).
 - **Certificates**: one CA; RSA-2048 and ECDSA P-256 leaves for \`localhost\` (so wrk and h2load send
   that SNI without /etc/hosts entries; s_time sends none), each key type on its own port per proxy; the
   passthrough port routes SNI \`localhost\` to the backend's TLS port (nginx \`ssl_preread\`, HAProxy
