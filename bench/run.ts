@@ -16,7 +16,7 @@ import { CASES, runDataPlane, type DataPlaneResult } from './data-plane.js';
 import { runConformanceTiming, type HarnessResult } from './harness.js';
 import { createFixture, startHaproxy, startNginx, startNodeFloor, startPortcullis, type ProxyUnderTest } from './lib/peers.js';
 import { corePlan, detectTools, machineLoad, versions } from './lib/system.js';
-import { onInterrupt } from '../src/lib/interrupt.js';
+import { interruption, onInterrupt } from '../src/lib/interrupt.js';
 import { markdownTable, textTable, type Row } from './report.js';
 import { resultsMarkdown } from './results-file.js';
 
@@ -126,6 +126,7 @@ async function main(): Promise<void> {
       rows.push(...dataPlane.rows);
       skipped.push(...dataPlane.skipped);
     } catch (error) {
+      await interruption(); // a failure Ctrl-C caused is not reported: the run is ending
       log(`data plane failed: ${(error as Error).stack ?? String(error)}`);
       skipped.push(`1–4. data plane: failed (${(error as Error).message})`);
     } finally {
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
       rows.push(...controlPlane.rows);
       skipped.push(...controlPlane.skipped);
     } catch (error) {
+      await interruption(); // a failure Ctrl-C caused is not reported: the run is ending
       log(`control plane failed: ${(error as Error).stack ?? String(error)}`);
       skipped.push(`5. control plane: failed (${(error as Error).message})`);
     }
@@ -153,6 +155,7 @@ async function main(): Promise<void> {
       harness = await runConformanceTiming({ log });
       rows.push(...harness.rows);
     } catch (error) {
+      await interruption(); // a failure Ctrl-C caused is not reported: the run is ending
       skipped.push(`6. conformance timing: failed (${(error as Error).message})`);
     }
   }

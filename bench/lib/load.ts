@@ -3,6 +3,7 @@
 // handshakes), and a Node keep-alive client for machines without wrk.
 import { spawn } from 'node:child_process';
 import { Pool } from 'undici';
+import { onInterrupt } from '../../src/lib/interrupt.js';
 import { pinned, type CorePlan, type Tools } from './system.js';
 
 export interface LoadResult {
@@ -29,9 +30,11 @@ function run(command: string, args: string[], timeoutMs: number): Promise<{ code
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const forget = onInterrupt(() => child.kill('SIGKILL'));
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      forget();
       resolve({ code, stdout, stderr });
     });
   });
