@@ -18,10 +18,10 @@ import { controllerName, ingressClassName, type Gateway } from '../src/controlle
 import { SuiteContext } from '../src/harness/context.js';
 import { defaultTimeouts } from '../src/harness/timeouts.js';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type KeyMaterial } from '../src/lib/certs.js';
+import { onInterrupt } from '../src/lib/interrupt.js';
 import { packageRoot } from '../src/lib/paths.js';
 import { measureProxyConfigApply } from './proxy-config-apply.js';
 import { median, percentile, processTree, rssBytes } from './lib/system.js';
-import { onInterrupt } from '../src/lib/interrupt.js';
 import type { Row } from './report.js';
 import { measureTranslate } from './translate.js';
 

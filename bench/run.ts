@@ -10,13 +10,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { interruption, onInterrupt } from '../src/lib/interrupt.js';
 import { packageRoot } from '../src/lib/paths.js';
 import { runControlPlane, type ControlPlaneResult } from './control-plane.js';
 import { CASES, runDataPlane, type DataPlaneResult } from './data-plane.js';
 import { runConformanceTiming, type HarnessResult } from './harness.js';
 import { createFixture, startHaproxy, startNginx, startNodeFloor, startPortcullis, type ProxyUnderTest } from './lib/peers.js';
 import { corePlan, detectTools, machineLoad, versions } from './lib/system.js';
-import { interruption, onInterrupt } from '../src/lib/interrupt.js';
 import { markdownTable, textTable, type Row } from './report.js';
 import { resultsMarkdown } from './results-file.js';
 

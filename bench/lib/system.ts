@@ -2,9 +2,9 @@
 // /proc/<pid>/stat), core pinning, spawning long-running servers, tool detection,
 // versions, and small statistics.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { onInterrupt } from '../../src/lib/interrupt.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { onInterrupt } from '../../src/lib/interrupt.js';
 import { commandExists, runCommand } from '../../src/lib/process.js';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
