@@ -4,7 +4,7 @@
 // nginx or HAProxy are not installed the bench measures Portcullis alone and says so.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -115,6 +115,47 @@ describe('bench: one-second smoke of npm run bench', function () {
     expect(ratio.range![1]).to.be.closeTo(0.6, 1e-9);
     // One round is no spread.
     expect(ratioOf({ ...rate, rounds: { Portcullis: [40], nginx: [100] } })!.range).to.equal(undefined);
+  });
+
+  it('SIGTERM (or Ctrl-C) mid-sample stops every proxy, peer and load generator it started, and exits 143', async () => {
+    // What the run starts inherits this mark in its environment, detached process groups included;
+    // nginx clears its environment, but names the run's temporary folder on its command line.
+    const mark = `PORTCULLIS_BENCH_SMOKE_MARK=${process.pid}-${Date.now()}`;
+    const read = (pid: string, file: string): string => {
+      try {
+        return readFileSync(`/proc/${pid}/${file}`, 'latin1');
+      } catch {
+        return '';
+      }
+    };
+    const benchFolderProcesses = (): Set<number> => new Set(readdirSync('/proc').filter((pid) => read(pid, 'cmdline').includes('portcullis-bench-')).map(Number));
+    const before = benchFolderProcesses();
+    const marked = (): number[] => readdirSync('/proc').filter((pid) => read(pid, 'environ').split('\0').includes(mark)).map(Number);
+    const out = mkdtempSync(join(tmpdir(), 'portcullis-bench-interrupt-'));
+    try {
+      const [name, value] = mark.split('=') as [string, string];
+      const child = spawn(process.execPath, [runScript, '--quick', '--seconds', '30', '--only', 'keepalive-ecdsa', '--out', join(out, 'RESULTS.md')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [name]: value } });
+      let stderr = '';
+      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+      await new Promise<void>((resolve, reject) => {
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          stderr += chunk;
+          if (stderr.includes('[bench] data plane:')) resolve();
+        });
+        void exited.then(() => reject(new Error(`the bench ended before measuring:\n${stderr}`)));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 1_000)); // the first sample's load is running
+      const started = [...new Set([...marked(), ...benchFolderProcesses()])].filter((pid) => pid !== child.pid && !before.has(pid));
+      expect(started.length, stderr).to.be.greaterThan(3); // the backend, Portcullis, the Node floor, the load generator at least
+      child.kill('SIGTERM');
+      expect(await exited, stderr).to.equal(143);
+      expect(stderr).to.contain('interrupted: stopping the proxies, peers and cluster this run started');
+      expect(stderr).to.not.contain('data plane failed');
+      const left = started.filter((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'latin1').includes(') Z '));
+      expect(left, stderr).to.deep.equal([]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('translate time (measurement 5) is measured in milliseconds for every route', async () => {
