@@ -84,6 +84,7 @@ async function main(): Promise<void> {
   };
   const dataOnly = only.filter((id) => id !== 'data' && CASES.some((c) => c.id.startsWith(id)));
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+  // Nothing to undo of its own: registered first so that this line precedes the others' work.
   onInterrupt(() => {}, () => log('interrupted: stopping the proxies, peers and cluster this run started'));
 
   const tools = await detectTools();
