@@ -1,8 +1,8 @@
 // Entry point of the controller:
 //   node dist/src/controller/main.js [--kubeconfig FILE] [--proxy-admin URL] [flags]   (--help lists them, see flags.ts)
 // A bad flag is one line naming the fix, and exit code 2.
-import { KubeConfig } from '@kubernetes/client-node';
 import { errorMessage } from '../lib/errors.js';
+import { loadKubeConfig } from '../lib/kube.js';
 import { createLogger } from '../lib/log.js';
 import { Controller } from './controller.js';
 import { parseControllerFlags, usage } from './flags.js';
@@ -20,9 +20,7 @@ async function main(): Promise<void> {
     process.stdout.write(usage);
     return;
   }
-  const kc = new KubeConfig();
-  if (parsed.kubeconfig) kc.loadFromFile(parsed.kubeconfig);
-  else kc.loadFromDefault();
+  const kc = loadKubeConfig(parsed.kubeconfig);
   const controller = new Controller({ kc, log, ...parsed.options });
   const shutdown = async () => {
     await controller.stop();

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import Mocha from 'mocha';
 import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { PortcullisError } from '../lib/errors.js';
-import { waitFor } from '../lib/kube.js';
+import { loadKubeConfig, waitFor } from '../lib/kube.js';
 import { deleteLocalCluster, startLocalCluster } from '../cluster/local/provider.js';
 import { controllerName as ourControllerName, type GatewayClass } from '../controller/gatewayapi-types.js';
 import { supportedFeatures as ourSupportedFeatures } from '../controller/features.js';
@@ -134,9 +134,7 @@ async function provideCluster(provider: Exclude<ProviderName, 'auto'>, options: 
   };
   switch (provider) {
     case 'existing': {
-      const kc = new KubeConfig();
-      if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-      else kc.loadFromDefault();
+      const kc = loadKubeConfig(options.kubeconfig);
       const installed = await installedGatewayApi(kc);
       return { kc, ...installed, teardown: async () => {} };
     }

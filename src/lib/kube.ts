@@ -1,12 +1,47 @@
-// Thin helpers over @kubernetes/client-node: load a kubeconfig, make raw requests
-// (health endpoints), patch with a chosen strategy, and read API errors.
+// Thin helpers over @kubernetes/client-node: load a kubeconfig (with connections that
+// are kept and reused), make raw requests (health endpoints), patch with a chosen
+// strategy, and read API errors.
+import { createHash } from 'node:crypto';
 import https from 'node:https';
 import { KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
 import YAML from 'yaml';
 
-export function loadKubeConfig(file: string): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromFile(file);
+type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0];
+
+/** Idle connections to the API server are closed after this; well under any server's idle timeout. */
+const IDLE_CONNECTION_MS = 30_000;
+
+/**
+ * A KubeConfig whose API calls share keep-alive connections. client-node 1.4 gives every
+ * API call a new https.Agent: a new TCP connection, a full TLS handshake and a new
+ * SecureContext (the client key parsed again) per request. In the controller at 1,000
+ * routes that was most of its CPU, taken from the passes that program the proxy. Here
+ * the agent client-node made is swapped, before it connects, for one kept per distinct
+ * set of TLS options (a rotated client certificate gets a new one). Proxy agents
+ * (a cluster `proxy-url`) are left as they are.
+ */
+export class PooledKubeConfig extends KubeConfig {
+  private readonly agents = new Map<string, https.Agent>();
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const made = context.getAgent();
+    if (made?.constructor !== https.Agent) return;
+    const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername } = (made as https.Agent).options;
+    const identity = createHash('sha256').update(JSON.stringify([ca, cert, key, pfx, passphrase, rejectUnauthorized, servername].map((value) => (Buffer.isBuffer(value) ? value.toString('base64') : value ?? null)))).digest('hex');
+    let agent = this.agents.get(identity);
+    if (!agent) {
+      agent = new https.Agent({ ...(made as https.Agent).options, keepAlive: true, timeout: IDLE_CONNECTION_MS });
+      this.agents.set(identity, agent);
+    }
+    context.setAgent(agent);
+  }
+}
+
+export function loadKubeConfig(file?: string): PooledKubeConfig {
+  const kc = new PooledKubeConfig();
+  if (file) kc.loadFromFile(file);
+  else kc.loadFromDefault();
   return kc;
 }
 
