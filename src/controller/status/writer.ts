@@ -1,11 +1,14 @@
 // Writes the statuses translation decided, only where they differ from what the objects
 // show, as merge patches carrying resourceVersion (a conflict means someone wrote
 // meanwhile: the next pass, triggered by their write, tries again). Route parents of
-// other controllers are kept as they are.
+// other controllers are kept as they are. "Differ" is sameJson: the API server returns
+// custom objects' fields in alphabetical order and we build them in another, and an
+// order-sensitive comparison saw every status as changed and PATCHed every object on
+// every pass (≈ 10 ms per route).
 import { isIP } from 'node:net';
-import { configure } from 'safe-stable-stringify';
 import { CustomObjectsApi, NetworkingV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { apiStatus, isConflict, isNotFound, mergePatch } from '../../lib/kube.js';
+import { sameJson } from '../../lib/same-json.js';
 import type { Logger } from '../../lib/log.js';
 import { errorMessage } from '../../lib/errors.js';
 import { gatewayGroup, type BackendTLSPolicy, type Condition, type PolicyAncestorStatus, type ParentReference, type Route, type RouteParentStatus, type Snapshot } from '../gatewayapi-types.js';
@@ -36,19 +39,6 @@ function withProgramming(conditions: DesiredCondition[], programming: Programmin
 
 /** Status PATCHes in flight at once: enough to keep the API server busy, few enough not to crowd out other clients. */
 const PATCH_CONCURRENCY = 8;
-
-const stableStringify = configure({ deterministic: true });
-
-/**
- * Statuses as the API server would store them, for comparison: keys sorted (the server
- * returns custom objects' fields in alphabetical order, we build them in another — an
- * order-sensitive comparison saw every status as changed and PATCHed every object on
- * every pass, ≈ 10 ms per route), undefined fields dropped, dates to the second.
- */
-const canonical = (value: unknown) =>
-  stableStringify(value, function (this: Record<string, unknown>, key: string, v: unknown) {
-    return this[key] instanceof Date ? (v as string).replace('.000Z', 'Z') : v;
-  });
 
 /** Runs `tasks` at most `limit` at a time; resolves when all have settled. */
 async function runBounded(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
@@ -84,7 +74,7 @@ export class StatusWriter {
         conditions: stampConditions(want.conditions, gatewayClass.status?.conditions, gatewayClass.metadata.generation, now),
         supportedFeatures: legacy ? features : features.map((name) => ({ name })),
       };
-      if (canonical(status) !== canonical(gatewayClass.status)) {
+      if (!sameJson(status, gatewayClass.status)) {
         const patch = (body: unknown) => this.patchCustom('GatewayClass', 'gatewayclasses', versions.gatewayClasses, undefined, gatewayClass.metadata.name, gatewayClass.metadata.resourceVersion, body);
         tasks.push(() =>
           patch(status).catch(async (err) => {
@@ -110,26 +100,26 @@ export class StatusWriter {
           conditions: stampConditions(withProgramming(listener.conditions, programming), gateway.status?.listeners?.find((l) => l.name === listener.name)?.conditions, generation, now),
         })),
       };
-      if (canonical(status) !== canonical(gateway.status)) tasks.push(() => this.patchCustom('Gateway', 'gateways', versions.gateways, gateway.metadata.namespace, gateway.metadata.name, gateway.metadata.resourceVersion, status));
+      if (!sameJson(status, gateway.status)) tasks.push(() => this.patchCustom('Gateway', 'gateways', versions.gateways, gateway.metadata.namespace, gateway.metadata.name, gateway.metadata.resourceVersion, status));
     }
     const routes: [Route[], keyof Snapshot][] = [[snapshot.httpRoutes, 'httpRoutes'], [snapshot.grpcRoutes, 'grpcRoutes'], [snapshot.tlsRoutes, 'tlsRoutes'], [snapshot.tcpRoutes, 'tcpRoutes']];
     for (const [list, versionKey] of routes) {
       for (const route of list) {
         const parents = this.routeParents(route, desired.routes[`${route.kind}/${route.metadata.namespace}/${route.metadata.name}`] ?? [], now);
-        if (canonical(parents) === canonical(route.status?.parents ?? [])) continue;
+        if (sameJson(parents, route.status?.parents ?? [])) continue;
         tasks.push(() => this.patchCustom(route.kind, plurals[route.kind]!, versions[versionKey], route.metadata.namespace, route.metadata.name, route.metadata.resourceVersion, { parents }));
       }
     }
     for (const policy of snapshot.backendTlsPolicies) {
       const ancestors = this.policyAncestors(policy, desired.backendTlsPolicies[`${policy.metadata.namespace}/${policy.metadata.name}`] ?? [], now);
-      if (canonical(ancestors) === canonical(policy.status?.ancestors ?? [])) continue;
+      if (sameJson(ancestors, policy.status?.ancestors ?? [])) continue;
       tasks.push(() => this.patchCustom('BackendTLSPolicy', 'backendtlspolicies', versions.backendTlsPolicies, policy.metadata.namespace, policy.metadata.name, policy.metadata.resourceVersion, { ancestors }));
     }
     for (const ingress of snapshot.ingresses) {
       const want = desired.ingresses[`${ingress.metadata?.namespace}/${ingress.metadata?.name}`];
       if (!want) continue;
       const loadBalancer = { ingress: want.addresses.map((address) => (isIP(address) ? { ip: address } : { hostname: address })) };
-      if (canonical(loadBalancer) === canonical(ingress.status?.loadBalancer ?? {})) continue;
+      if (sameJson(loadBalancer, ingress.status?.loadBalancer ?? {})) continue;
       tasks.push(() => this.guard('Ingress', `${ingress.metadata?.namespace}/${ingress.metadata?.name}`, () =>
         this.networking.patchNamespacedIngressStatus({ name: ingress.metadata!.name!, namespace: ingress.metadata!.namespace!, body: { metadata: { resourceVersion: ingress.metadata?.resourceVersion }, status: { loadBalancer } } }, mergePatch),
       ));
