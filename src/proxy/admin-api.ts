@@ -8,7 +8,9 @@
 //                  503 {error: WORKER_UNAVAILABLE}; on any error the previous config keeps serving.
 //   GET /config    the serving config, private keys "[REDACTED]"; 404 before the first PUT.
 //   GET /healthz   200 while the process runs.
-//   GET /readyz    200 once a config is applied (and a worker serves it), else 503.
+//   GET /readyz    200 once a config is applied (and a worker serves it), else 503; either
+//                  way {version} of the config applied, if any (what the controller polls:
+//                  GET /config is the whole IR, hundreds of kB at 1,000 routes).
 //   GET /metrics   Prometheus text format 0.0.4.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../lib/log.js';
@@ -86,7 +88,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: AdminApiD
     case '/readyz': {
       const current = deps.controller.current();
       if (deps.controller.ready) return sendJson(res, 200, { status: 'ready', version: current?.version });
-      return sendJson(res, 503, { status: 'not-ready', reason: current ? 'no worker is serving' : 'no configuration applied yet' });
+      return sendJson(res, 503, { status: 'not-ready', reason: current ? 'no worker is serving' : 'no configuration applied yet', version: current?.version });
     }
     case '/metrics': {
       const snapshots = await deps.group.metrics();

@@ -13,9 +13,10 @@ import type { ControlMetrics, MetricsSnapshot } from './metrics.js';
 export interface DataPlaneGroup {
   /**
    * Prepares `config` on every member, then commits on all of them — or, if any member
-   * failed, rolls all of them back and reports the first failure.
+   * failed, rolls all of them back and reports the first failure. `json` is the same
+   * config as the PUT carried it (already validated): what worker processes are sent.
    */
-  apply(config: ProxyConfig): Promise<PrepareResult>;
+  apply(config: ProxyConfig, json: string): Promise<PrepareResult>;
   metrics(): Promise<MetricsSnapshot[]>;
   /** Members currently able to serve (workers alive). */
   readonly size: number;
@@ -85,7 +86,8 @@ export class ConfigController {
       });
     }
     const config = validation.config;
-    const prepared = await this.group.apply(config);
+    const validated = performance.now();
+    const prepared = await this.group.apply(config, body);
     if (!prepared.ok) {
       const { failure } = prepared;
       return this.reject(FAILURE_METRIC[failure.error], FAILURE_STATUS[failure.error], { ...failure });
@@ -97,7 +99,7 @@ export class ConfigController {
     this.metrics.configVersion.set([config.version], 1);
     this.metrics.configLastApply.set([], Math.round(Date.now() / 1000));
     this.metrics.configApplyDuration.set([], seconds);
-    this.log.info('configuration accepted', { version: config.version, listeners: config.listeners.length, applyMs: Math.round(seconds * 1000) });
+    this.log.info('configuration accepted', { version: config.version, listeners: config.listeners.length, applyMs: Math.round(seconds * 1000), validateMs: Math.round(validated - started) });
     return {
       status: 200,
       body: {

@@ -82,7 +82,10 @@ describe('proxy: admin API', function () {
     expect(answer.body['version']).to.equal('v1');
     // No waiting: "Programmed" means bound.
     expect((await httpGet(address, httpPort)).text).to.equal('Running on Pod echo-1.\n');
-    expect((await proxy.get('/readyz')).status).to.equal(200);
+    const ready = await proxy.get('/readyz');
+    expect(ready.status).to.equal(200);
+    // What the controller's watchdog compares with the version it last applied.
+    expect(ready.body['version']).to.equal('v1');
   });
 
   it('GET /config returns the serving config with private keys redacted', async () => {
