@@ -18,7 +18,7 @@ import { programProxy, serializeConfig } from './program/proxy-client.js';
 import { EventRecorder } from './status/events.js';
 import { StatusWriter, type ProgrammingState } from './status/writer.js';
 import { translate, type TranslateOptions } from './translate/index.js';
-import { ClusterCaches } from './watch/informers.js';
+import { ClusterCaches, type ChangeKind } from './watch/informers.js';
 import { supportedFeatures } from './features.js';
 
 /**
@@ -64,6 +64,9 @@ export interface ControllerOptions {
  */
 const DEBOUNCE_MS = 10;
 
+/** How many changed objects a pass's debug line names, of each kind of change. */
+const MAX_NAMED_CHANGES = 20;
+
 /** What one pass decided about statuses, waiting for the status lane. */
 interface StatusRound {
   snapshot: Snapshot;
@@ -82,6 +85,14 @@ export class Controller {
   private lastApplied?: string;
   private programming: ProgrammingState = { applied: false };
   private timer?: NodeJS.Timeout;
+  /** performance.now() of the first change not yet taken by a pass. */
+  private changedAt?: number;
+  /** A change not yet taken by a pass needs a new translation (not only a status look). */
+  private specChanged = true;
+  /** The objects changed since the last pass, as the pass's debug line names them. */
+  private changes = { spec: new Set<string>(), status: new Set<string>() };
+  /** The last pass's translation, which a pass for status changes alone reuses. */
+  private lastTranslation?: Translation;
   private running = false;
   private again = false;
   private stopped = false;
@@ -95,7 +106,11 @@ export class Controller {
 
   constructor(private readonly options: ControllerOptions) {
     if (options.addressMode.kind === 'loopback') this.pool = new LoopbackAddressPool(options.addressMode.cidr);
-    this.caches = new ClusterCaches(options.kc, options.log, () => this.schedule());
+    this.caches = new ClusterCaches(options.kc, options.log, (change, object) => {
+      const seen = this.changes[change];
+      if (object && seen.size < MAX_NAMED_CHANGES) seen.add(object);
+      this.schedule(undefined, change);
+    });
     this.writer = new StatusWriter(options.kc, options.log, options.classes.gatewayControllerName);
     this.events = new EventRecorder(options.kc, options.log, 'portcullis-controller');
     if (options.leaderElection) {
@@ -135,11 +150,13 @@ export class Controller {
     await this.caches.stop();
   }
 
-  private schedule(delayMs = this.options.debounceMs ?? DEBOUNCE_MS): void {
+  private schedule(delayMs = this.options.debounceMs ?? DEBOUNCE_MS, change: ChangeKind = 'spec'): void {
     // Not before every kind has listed: a pass over a partial snapshot (Gateways known,
     // their Secrets or EndpointSlices not yet) would program the proxy with listeners
     // missing and backends empty, a traffic gap each time the controller restarts.
     if (this.stopped || !this.cachesListed) return;
+    this.changedAt ??= performance.now();
+    if (change === 'spec') this.specChanged = true;
     if (this.running) {
       this.again = true;
       return;
@@ -154,7 +171,8 @@ export class Controller {
     const expected = this.lastApplied;
     if (!expected || this.running) return;
     try {
-      const response = await request(new URL('/config', this.options.proxyAdminUrl), { headersTimeout: 2000, bodyTimeout: 2000 });
+      // /readyz names the applied version, ready or not; /config would send the whole IR every 2 s.
+      const response = await request(new URL('/readyz', this.options.proxyAdminUrl), { headersTimeout: 2000, bodyTimeout: 2000 });
       const body = (await response.body.json()) as { version?: string };
       // A pass that ran meanwhile programmed the proxy itself: this answer is stale.
       if (this.running || this.lastApplied !== expected) return;
@@ -192,33 +210,54 @@ export class Controller {
     this.running = true;
     this.again = false;
     const { log } = this.options;
+    const started = performance.now();
+    const waited = started - (this.changedAt ?? started);
+    this.changedAt = undefined;
+    // Only statuses moved (mostly our own writes coming back): the last translation still
+    // holds, and translating 1,000 routes again would hold up the next real change.
+    const retranslate = this.specChanged || !this.lastTranslation;
+    this.specChanged = false;
+    const changes = this.changes;
+    this.changes = { spec: new Set(), status: new Set() };
     try {
       const snapshot = this.caches.snapshot();
-      const translation = translate(snapshot, this.translateOptions(snapshot));
-      const serialized = serializeConfig(translation.listeners);
-      const { version } = serialized;
-      if (version !== this.lastApplied) {
-        const result = await programProxy(this.options.proxyAdminUrl, serialized);
-        if (result.kind === 'applied') {
-          this.lastApplied = version;
-          this.programming = { applied: true };
-          log.info('proxy programmed', { version, listeners: translation.listeners.length });
-        } else {
-          this.programming = { applied: false, message: result.kind === 'rejected' ? `the proxy rejected configuration ${version}: ${result.message}` : `the proxy is not reachable: ${result.message}` };
-          log.warn('programming the proxy failed', { version, result: result.kind, message: result.message });
-          setTimeout(() => this.schedule(0), 1000);
-        }
-      }
+      const translation = retranslate ? translate(snapshot, this.translateOptions(snapshot)) : this.lastTranslation!;
+      this.lastTranslation = translation;
+      if (retranslate) await this.program(translation, started, waited);
       if (!this.writesStatus) return;
-      for (const warning of translation.warnings) log.warn('translation warning', { ...warning });
+      if (retranslate) for (const warning of translation.warnings) log.warn('translation warning', { ...warning });
       this.queueStatuses({ snapshot, translation, versions: this.caches.servedVersions(), programming: this.programming });
     } catch (err) {
       // One broken object must not stop the others: the proxy keeps its last good configuration.
       log.error('reconcile failed; the proxy keeps its last good configuration', { err: errorMessage(err) });
       setTimeout(() => this.schedule(0), 2000);
     } finally {
+      log.debug('pass', { translated: retranslate, ms: Math.round(performance.now() - started), specChanges: [...changes.spec], statusChanges: [...changes.status] });
       this.running = false;
-      if (this.again) this.schedule();
+      // The changes that came during the pass have already said whether they need a translation.
+      if (this.again) this.schedule(undefined, 'status');
+    }
+  }
+
+  /** Sends the translation to the proxy unless it already serves it. */
+  private async program(translation: Translation, started: number, waited: number): Promise<void> {
+    const { log } = this.options;
+    const translated = performance.now();
+    const serialized = serializeConfig(translation.listeners);
+    const { version } = serialized;
+    if (version === this.lastApplied) return;
+    const sending = performance.now();
+    const result = await programProxy(this.options.proxyAdminUrl, serialized);
+    if (result.kind === 'applied') {
+      this.lastApplied = version;
+      this.programming = { applied: true };
+      // Where a change's time to be served goes, for whoever reads the log.
+      const ms = (from: number, to: number) => Math.round(to - from);
+      log.info('proxy programmed', { version, listeners: translation.listeners.length, waitedMs: Math.round(waited), translateMs: ms(started, translated), serializeMs: ms(translated, sending), programMs: ms(sending, performance.now()), bytes: serialized.body.length });
+    } else {
+      this.programming = { applied: false, message: result.kind === 'rejected' ? `the proxy rejected configuration ${version}: ${result.message}` : `the proxy is not reachable: ${result.message}` };
+      log.warn('programming the proxy failed', { version, result: result.kind, message: result.message });
+      setTimeout(() => this.schedule(0), 1000);
     }
   }
 

@@ -12,7 +12,7 @@ import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client
 import type { Gateway, Route } from '../../src/controller/gatewayapi-types.js';
 import { conditionStatus } from '../../src/harness/context.js';
 import { createCertificateAuthority, issueCertificate, type KeyMaterial } from '../../src/lib/certs.js';
-import { waitFor } from '../../src/lib/kube.js';
+import { mergePatch, waitFor } from '../../src/lib/kube.js';
 import type { LogLine } from '../support/log-lines.js';
 import { clusterStartTimeoutMs, sharedCluster } from '../support/shared-cluster.js';
 import { ownClasses, startController, startProxy, stop, type Spawned } from './spawned-controllers.js';
@@ -25,6 +25,7 @@ const hostname = 'status.example.com';
 const since = (logs: LogLine[], from: number) => logs.slice(from);
 const rounds = (lines: LogLine[]) => lines.filter((l) => l.msg === 'statuses written');
 const patches = (lines: LogLine[]) => lines.filter((l) => l.msg === 'status written');
+const passes = (lines: LogLine[]) => lines.filter((l) => l.msg === 'pass');
 
 /** The serial number of the certificate served for `servername` at address:443, as getPeerCertificate() spells it. */
 function servedSerial(address: string, servername: string): Promise<string> {
@@ -119,6 +120,30 @@ describe('controller: status writes only for statuses that changed', function ()
     const seen = since(controller!.logs, from);
     expect(rounds(seen).map((l) => l.patched), 'objects PATCHed per round after a label change').to.deep.equal(rounds(seen).map(() => 0));
     expect(patches(seen).map((l) => `${l.kind} ${l.name}`), 'status PATCHes after a label change').to.deep.equal([]);
+    // Labels are not status: translated again (translation may read any of an object but its status).
+    const relabelled = passes(seen).filter((l) => (l.specChanges as string[]).some((o) => o.startsWith(`HTTPRoute ${namespace}/route-`)));
+    expect(relabelled.map((l) => l.translated), 'passes for the label changes').to.include(true).and.to.not.include(false);
+  });
+
+  it('a status changed by someone else is written back, without translating again', async function () {
+    await quietRound(0, 'the statuses written');
+    const from = controller!.logs.length;
+    // Another writer replaces route-0's status with one that lacks our parent.
+    await custom.patchNamespacedCustomObjectStatus({ group, version: 'v1', namespace, plural: 'httproutes', name: 'route-0', body: { status: { parents: [] } } }, mergePatch);
+    const ours = async () => (await routes()).items.find((r) => r.metadata.name === 'route-0')?.status?.parents?.some((p) => p.controllerName === classes.controllerName);
+    await waitFor({ what: 'our status on route-0 again', timeoutMs: 30_000 }, async () => ((await ours()) ? true : undefined));
+    await quietRound(from, 'a quiet round after the status was written back');
+    const seen = since(controller!.logs, from);
+    expect(patches(seen).map((l) => `${l.kind} ${l.name}`), 'status PATCHes').to.deep.equal([`HTTPRoute ${namespace}/route-0`]);
+    // Only statuses moved, theirs and ours: no reason to translate again. (Other suites'
+    // objects in the shared cluster may still cause translated passes meanwhile.)
+    const route = `HTTPRoute ${namespace}/route-0`;
+    const named = (key: 'specChanges' | 'statusChanges') => passes(seen).filter((l) => (l[key] as string[]).includes(route));
+    expect(named('statusChanges').length, 'passes for a status change of route-0').to.be.greaterThan(0);
+    expect(named('specChanges').map((l) => l.specChanges), 'passes that took a status write of route-0 for a spec change').to.deep.equal([]);
+    for (const pass of named('statusChanges')) {
+      if ((pass.specChanges as string[]).length === 0) expect(pass.translated, `a pass for status changes alone: ${JSON.stringify(pass)}`).to.equal(false);
+    }
   });
 
   it('a rotated listener certificate is served, and no status is PATCHed for it', async function () {

@@ -1,6 +1,7 @@
 // List-then-watch caches of every watched resource, through client-node informers
 // (which relist on 410 Gone). A resource whose API is not served yet is looked for
 // again periodically, so CRDs installed after the controller starts are picked up.
+import { createHash } from 'node:crypto';
 import { KubernetesObjectApi, makeInformer, type Informer, type KubeConfig, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import { errorMessage } from '../../lib/errors.js';
 import { rawGet } from '../../lib/kube.js';
@@ -20,13 +21,31 @@ interface Watch {
 const rediscoverMs = 10_000;
 const maxBackoffMs = 30_000;
 
+/**
+ * What a change can move: `spec`, anything translation reads (an object added or
+ * deleted, its spec, labels, annotations, data); `status`, only the status of a kind
+ * whose status the controller writes (WatchedResource.statusWritten) — above all the echo
+ * of our own status writes, which needs no new translation, only a look at whether the
+ * statuses are still ours.
+ */
+export type ChangeKind = 'spec' | 'status';
+
+/** A digest of what translation can read of an object: all but bookkeeping, and the status if ours. */
+function specDigest(object: KubernetesObject & { status?: unknown }, statusWritten: boolean): string {
+  const { status, ...rest } = object;
+  const { resourceVersion: _version, managedFields: _fields, ...metadata } = object.metadata ?? {};
+  return createHash('sha1').update(JSON.stringify({ ...rest, metadata, status: statusWritten ? undefined : status })).digest('base64');
+}
+
 export class ClusterCaches {
   private readonly watches = new Map<keyof Snapshot, Watch>();
   private readonly objects: KubernetesObjectApi;
+  /** specDigest of every cached object, by "Kind namespace/name". */
+  private readonly digests = new Map<string, string>();
   private discoveryTimer?: NodeJS.Timeout;
   private stopped = false;
 
-  constructor(private readonly kc: KubeConfig, private readonly log: Logger, private readonly onChange: () => void) {
+  constructor(private readonly kc: KubeConfig, private readonly log: Logger, private readonly onChange: (change: ChangeKind, object?: string) => void) {
     this.objects = KubernetesObjectApi.makeApiClient(kc);
   }
 
@@ -94,7 +113,8 @@ export class ClusterCaches {
         this.log.info('API version of a watched kind changed', { kind: resource.kind, from: current.version, to: version ?? 'none' });
         await current.cache.stop();
         this.watches.delete(resource.key);
-        this.onChange();
+        for (const key of this.digests.keys()) if (key.startsWith(`${resource.kind} `)) this.digests.delete(key);
+        this.onChange('spec');
       }
       if (version) await this.watch(resource, version);
     }
@@ -105,9 +125,25 @@ export class ClusterCaches {
     const cache = makeInformer(this.kc, collectionPath(resource, version), () => this.objects.list(apiVersion, resource.kind)) as Cache;
     const watch: Watch = { resource, version, cache, synced: false };
     let backoff = 500;
-    cache.on('add', this.onChange);
-    cache.on('update', this.onChange);
-    cache.on('delete', this.onChange);
+    // "HTTPRoute ns/name", as logs name objects.
+    const keyOf = (object: KubernetesObject) => `${resource.kind} ${object.metadata?.namespace ? `${object.metadata.namespace}/` : ''}${object.metadata?.name ?? ''}`;
+    cache.on('add', (object) => {
+      const key = keyOf(object);
+      this.digests.set(key, specDigest(object, resource.statusWritten === true));
+      this.onChange('spec', key);
+    });
+    cache.on('update', (object) => {
+      const key = keyOf(object);
+      const digest = specDigest(object, resource.statusWritten === true);
+      const before = this.digests.get(key);
+      this.digests.set(key, digest);
+      this.onChange(before === digest ? 'status' : 'spec', key);
+    });
+    cache.on('delete', (object) => {
+      const key = keyOf(object);
+      this.digests.delete(key);
+      this.onChange('spec', key);
+    });
     cache.on('connect', () => (backoff = 500));
     cache.on('error', (err) => {
       if (this.stopped || this.watches.get(resource.key) !== watch) return;
@@ -121,6 +157,6 @@ export class ClusterCaches {
     await cache.start();
     watch.synced = true;
     this.log.info('watching', { kind: resource.kind, apiVersion });
-    this.onChange();
+    this.onChange('spec');
   }
 }
