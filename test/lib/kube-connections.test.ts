@@ -5,23 +5,24 @@
 import { expect } from 'chai';
 import type https from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { CoreV1Api, HttpMethod, RequestContext } from '@kubernetes/client-node';
+import { CoreV1Api, HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../src/lib/kube.js';
 import { clusterStartTimeoutMs, sharedCluster } from '../support/shared-cluster.js';
 
 describe('loadKubeConfig: API calls share keep-alive connections', function () {
   this.timeout(clusterStartTimeoutMs);
 
+  /** The agent client-node's generated APIs would send a request with. */
+  const agentOf = async (kc: KubeConfig) => {
+    const context = new RequestContext(`${kc.getCurrentCluster()!.server}/api`, HttpMethod.GET);
+    await kc.applySecurityAuthentication(context);
+    return context.getAgent() as https.Agent;
+  };
+
   it('gives every request the same keep-alive agent, and 20 calls one TLS connection', async function () {
-    const cluster = await sharedCluster();
-    const kc = loadKubeConfig(cluster.kubeconfigPath);
-    const agentOf = async () => {
-      const context = new RequestContext(`${kc.getCurrentCluster()!.server}/api`, HttpMethod.GET);
-      await kc.applySecurityAuthentication(context);
-      return context.getAgent() as https.Agent;
-    };
-    const agent = await agentOf();
-    expect(await agentOf(), 'the agent of a second request').to.equal(agent);
+    const kc = loadKubeConfig((await sharedCluster()).kubeconfigPath);
+    const agent = await agentOf(kc);
+    expect(await agentOf(kc), 'the agent of a second request').to.equal(agent);
     expect(agent.options.keepAlive).to.equal(true);
 
     const connections = new Set<TLSSocket>();
@@ -32,17 +33,11 @@ describe('loadKubeConfig: API calls share keep-alive connections', function () {
   });
 
   it('keeps a separate agent for other TLS options (another client certificate)', async function () {
-    const cluster = await sharedCluster();
-    const kc = loadKubeConfig(cluster.kubeconfigPath);
-    const agentOf = async () => {
-      const context = new RequestContext(`${kc.getCurrentCluster()!.server}/api`, HttpMethod.GET);
-      await kc.applySecurityAuthentication(context);
-      return context.getAgent() as https.Agent;
-    };
-    const first = await agentOf();
+    const kc = loadKubeConfig((await sharedCluster()).kubeconfigPath);
+    const first = await agentOf(kc);
     // A rotated client certificate: the same user, new key material.
     const user = kc.getCurrentUser()!;
     Object.assign(user, { certData: Buffer.from('-----BEGIN CERTIFICATE-----\nrotated\n-----END CERTIFICATE-----\n').toString('base64') });
-    expect(await agentOf(), 'the agent after the client certificate changed').to.not.equal(first);
+    expect(await agentOf(kc), 'the agent after the client certificate changed').to.not.equal(first);
   });
 });
