@@ -67,10 +67,13 @@ const DEBOUNCE_MS = 10;
 /** How many changed objects a pass's debug line names, of each kind of change. */
 const MAX_NAMED_CHANGES = 20;
 
+/** What of a translation the status lane uses (not the IR, which can be megabytes of PEM). */
+type StatusesOf = Pick<Translation, 'statuses' | 'warnings'>;
+
 /** What one pass decided about statuses, waiting for the status lane. */
 interface StatusRound {
   snapshot: Snapshot;
-  translation: Translation;
+  translation: StatusesOf;
   versions: Partial<Record<keyof Snapshot, string>>;
   programming: ProgrammingState;
 }
@@ -91,8 +94,8 @@ export class Controller {
   private specChanged = true;
   /** The objects changed since the last pass, as the pass's debug line names them. */
   private changes = { spec: new Set<string>(), status: new Set<string>() };
-  /** The last pass's translation, which a pass for status changes alone reuses. */
-  private lastTranslation?: Translation;
+  /** The last translation's statuses, which a pass for status changes alone reuses. */
+  private lastTranslation?: StatusesOf;
   private running = false;
   private again = false;
   private stopped = false;
@@ -221,12 +224,15 @@ export class Controller {
     this.changes = { spec: new Set(), status: new Set() };
     try {
       const snapshot = this.caches.snapshot();
-      const translation = retranslate ? translate(snapshot, this.translateOptions(snapshot)) : this.lastTranslation!;
-      this.lastTranslation = translation;
-      if (retranslate) await this.program(translation, started, waited);
+      let statuses = this.lastTranslation!;
+      if (retranslate) {
+        const translation = translate(snapshot, this.translateOptions(snapshot));
+        statuses = this.lastTranslation = { statuses: translation.statuses, warnings: translation.warnings };
+        await this.program(translation, started, waited);
+        if (this.writesStatus) for (const warning of translation.warnings) log.warn('translation warning', { ...warning });
+      }
       if (!this.writesStatus) return;
-      if (retranslate) for (const warning of translation.warnings) log.warn('translation warning', { ...warning });
-      this.queueStatuses({ snapshot, translation, versions: this.caches.servedVersions(), programming: this.programming });
+      this.queueStatuses({ snapshot, translation: statuses, versions: this.caches.servedVersions(), programming: this.programming });
     } catch (err) {
       // One broken object must not stop the others: the proxy keeps its last good configuration.
       log.error('reconcile failed; the proxy keeps its last good configuration', { err: errorMessage(err) });
