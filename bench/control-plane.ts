@@ -40,8 +40,6 @@ export interface ControlPlaneOptions {
 
 const NAMESPACE = 'bench';
 const PROBE_TIMEOUT_MS = 120_000;
-/** Probes at 1,000 routes and more, where each may take seconds. */
-const LARGE_TIER_PROBES = 5;
 const DOMAIN = 'bench.test';
 const MiB = 2 ** 20;
 
@@ -258,7 +256,7 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
       // Steady state before probing: the controller has caught up (status written for every route).
       await mustReach(`${target} routes attached in the Gateway status`, async () => (await attachedRoutes(ctx, 'http')) >= target + tiers.reduce((sum, t) => sum + t.probes, 0), 900_000);
       const rss = await settledRss(pids);
-      const probes = target >= 1000 ? Math.min(options.probes, LARGE_TIER_PROBES) : options.probes;
+      const { probes } = options;
       const tier: Tier = { routes: target, programMs, probes, routeApply: [], secretChange: [], controllerRss: rss.controller, proxyRss: rss.proxy };
       log(`${target} routes programmed in ${(programMs / 1000).toFixed(1)} s; RSS controller ${(tier.controllerRss / MiB).toFixed(0)} MiB, proxy ${(tier.proxyRss / MiB).toFixed(0)} MiB`);
       for (let probe = 0; probe < probes; probe++) {
@@ -325,8 +323,8 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
   One Gateway with an HTTP listener (port 80) and an HTTPS listener (port 443, \`secret.${DOMAIN}\`, certificate
   from the Secret \`listener-cert\`); every HTTPRoute has its own hostname and sends to the echo Deployment.
 - Routes are applied 16 at a time (server-side apply, what \`kubectl apply --server-side\` sends) until ${options.routeCounts.join(', ')} are programmed
-  (the last one answers 200), then the controller is let catch up (the Gateway's attachedRoutes counts them all). Then, ${options.probes} times per tier
-  (${LARGE_TIER_PROBES} from 1,000 routes on): apply one more HTTPRoute and poll
+  (the last one answers 200), then the controller is let catch up (the Gateway's attachedRoutes counts them all). Then, ${options.probes} times per tier:
+  apply one more HTTPRoute and poll
   \`GET /\` with its Host on new connections every 2 ms until a 200; and replace the listener's Secret with a new
   certificate and poll TLS handshakes until the new serial is served. The clock starts when the apply request is sent
   (kubectl's own start-up, ~0.1–0.3 s, is not counted).
