@@ -159,7 +159,8 @@ function responseHeadersFrom(upstream: Record<string, string | string[] | undefi
 }
 
 /**
- * The client's response headers straight from undici's raw header list: hop-by-hop
+ * The client's response headers straight from a raw header list (undici's Buffers, or
+ * the lean client's latin1 strings): hop-by-hop
  * fields dropped while copying, the route's edits applied. One object per answer (the
  * parsed-headers object undici would build first is skipped).
  */
@@ -168,7 +169,8 @@ function responseHeadersFromRaw(raw: readonly (Buffer | string)[], edits: readon
   let connection: string | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = undiciUtil.headerNameToString(raw[i]!);
-    const value = raw[i + 1]!.toString('latin1');
+    const rawValue = raw[i + 1]!;
+    const value = typeof rawValue === 'string' ? rawValue : rawValue.toString('latin1');
     if (HOP_BY_HOP_HEADERS.has(name)) {
       if (name === 'connection') connection = connection === undefined ? value : `${connection},${value}`;
       continue;

@@ -13,7 +13,7 @@
 // process died), the pool's other idle connections are closed too: they most likely met
 // the same fate, and the forwarder's one resend must not land on one of them.
 import net from 'node:net';
-import { FIELD_VALUE, INVALID_FIELD_VALUE, TOKEN, TOKEN_PATTERN } from './http1-syntax.js';
+import { FIELD_VALUE, INVALID_FIELD_VALUE, latin1, TOKEN, TOKEN_PATTERN } from './http1-syntax.js';
 
 export interface LeanHttp1PoolOptions {
   /** Idle keep-alive connections close after this (lowered by a backend's `Keep-Alive: timeout=N` hint, minus 1 s as undici does). */
@@ -37,12 +37,17 @@ export interface LeanDispatchOptions {
   servername?: string;
 }
 
-/** undici's legacy dispatch handler, the part this client calls. */
+/**
+ * undici's legacy dispatch handler, the part this client calls. Raw header and trailer
+ * lists hold latin1 strings (name, value, name, value…, names as received) where undici's
+ * hold Buffers: the forwarder wants strings, and making them straight from the socket's
+ * bytes skips a Buffer object per name and per value.
+ */
 export interface LeanResponseHandler {
   onConnect(abort: (reason?: Error) => void): void;
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean;
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void): boolean;
   onData(chunk: Buffer): boolean;
-  onComplete(rawTrailers: Buffer[] | null): void;
+  onComplete(rawTrailers: string[] | null): void;
   onError(error: Error): void;
 }
 
@@ -107,7 +112,7 @@ function serializeRequestHead(options: LeanDispatchOptions): string {
   return `${head}\r\n`;
 }
 
-/** ASCII case-insensitive comparison of buffer[start, start+target.length) with a lowercase target. */
+/** ASCII case-insensitive comparison of buffer[start, end) with a lowercase target. */
 function bytesEqualLower(buffer: Buffer, start: number, end: number, target: string): boolean {
   if (end - start !== target.length) return false;
   for (let i = 0; i < target.length; i++) if ((buffer[start + i]! | 0x20) !== target.charCodeAt(i)) return false;
@@ -175,7 +180,11 @@ class UpstreamConnection {
   private parsing = false;
   private resumedWhileParsing = false;
   private ended = false;
-  private trailers: Buffer[] | null = null;
+  private trailers: string[] | null = null;
+  /** Where parseFieldLine found the last field's name end and value, in the buffer it scanned. */
+  private nameEnd = 0;
+  private valueStart = 0;
+  private valueEnd = 0;
   private trailerBytes = 0;
   private waitingForHead = false;
   private headersTimer: NodeJS.Timeout | undefined;
@@ -502,7 +511,7 @@ class UpstreamConnection {
       this.invalid('malformed status line');
       return -1;
     }
-    const rawHeaders: Buffer[] = [];
+    const rawHeaders: string[] = [];
     let contentLength = -1;
     let contentLengthCount = 0;
     let chunked = false;
@@ -516,35 +525,33 @@ class UpstreamConnection {
         this.invalid('obsolete line folding in a header field');
         return -1;
       }
-      const valueIndex = rawHeaders.length + 1;
       const lineNext = this.parseFieldLine(buffer, position, rawHeaders);
       if (lineNext < 0) {
         this.invalid('invalid header field');
         return -1;
       }
-      const name = rawHeaders[valueIndex - 1]!;
-      const value = rawHeaders[valueIndex]!;
-      const nameLength = name.length;
-      if (nameLength === 14 && bytesEqualLower(name, 0, 14, 'content-length')) {
-        const parsed = parseContentLength(value, 0, value.length);
+      const { nameEnd, valueStart, valueEnd } = this;
+      const nameLength = nameEnd - position;
+      if (nameLength === 14 && bytesEqualLower(buffer, position, nameEnd, 'content-length')) {
+        const parsed = parseContentLength(buffer, valueStart, valueEnd);
         if (parsed < 0 || (contentLengthCount > 0 && parsed !== contentLength)) {
           this.invalid('invalid or conflicting Content-Length');
           return -1;
         }
         contentLength = parsed;
         contentLengthCount++;
-      } else if (nameLength === 17 && bytesEqualLower(name, 0, 17, 'transfer-encoding')) {
+      } else if (nameLength === 17 && bytesEqualLower(buffer, position, nameEnd, 'transfer-encoding')) {
         transferEncoding = true;
         // The final coding decides (RFC 9112 §6.3): a later header field is later in the list.
-        chunked = bytesEqualLower(value, 0, value.length, 'chunked') || /(?:^|,)[ \t]*chunked[ \t]*$/i.test(value.toString('latin1'));
-      } else if (nameLength === 10 && bytesEqualLower(name, 0, 10, 'connection')) {
-        if (bytesEqualLower(value, 0, value.length, 'close')) close = true;
-        else if (!bytesEqualLower(value, 0, value.length, 'keep-alive')) {
-          const tokens = value.toString('latin1').toLowerCase().split(',');
+        chunked = bytesEqualLower(buffer, valueStart, valueEnd, 'chunked') || /(?:^|,)[ \t]*chunked[ \t]*$/i.test(rawHeaders[rawHeaders.length - 1]!);
+      } else if (nameLength === 10 && bytesEqualLower(buffer, position, nameEnd, 'connection')) {
+        if (bytesEqualLower(buffer, valueStart, valueEnd, 'close')) close = true;
+        else if (!bytesEqualLower(buffer, valueStart, valueEnd, 'keep-alive')) {
+          const tokens = rawHeaders[rawHeaders.length - 1]!.toLowerCase().split(',');
           for (const token of tokens) if (token.trim() === 'close') close = true;
         }
-      } else if (nameLength === 10 && bytesEqualLower(name, 0, 10, 'keep-alive')) {
-        const match = KEEP_ALIVE_TIMEOUT_HINT.exec(value.toString('latin1'));
+      } else if (nameLength === 10 && bytesEqualLower(buffer, position, nameEnd, 'keep-alive')) {
+        const match = KEEP_ALIVE_TIMEOUT_HINT.exec(rawHeaders[rawHeaders.length - 1]!);
         if (match) keepAliveHint = Number(match[1]) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS;
       }
       position = lineNext;
@@ -601,9 +608,10 @@ class UpstreamConnection {
    * field-line = field-name ":" OWS field-value OWS (RFC 9112 §5), scanned in one pass up to
    * its CRLF (the caller knows one follows); pushes name and value. Returns the offset after
    * the CRLF, or -1 for a non-token name, whitespace before the colon, a control byte (NUL,
-   * bare CR or LF) in the value.
+   * bare CR or LF) in the value. Leaves the name's end and the value's bounds in
+   * nameEnd, valueStart and valueEnd.
    */
-  private parseFieldLine(buffer: Buffer, start: number, into: Buffer[]): number {
+  private parseFieldLine(buffer: Buffer, start: number, into: string[]): number {
     let i = start;
     while (TOKEN[buffer[i]!] === 1) i++;
     if (i === start || buffer[i] !== 0x3a) return -1;
@@ -618,7 +626,10 @@ class UpstreamConnection {
       if (c !== 0x20 && c !== 0x09) valueEnd = i + 1;
     }
     if (buffer[i + 1] !== 0x0a) return -1;
-    into.push(buffer.subarray(start, colon), buffer.subarray(valueStart, valueEnd));
+    this.nameEnd = colon;
+    this.valueStart = valueStart;
+    this.valueEnd = valueEnd;
+    into.push(latin1(buffer, start, colon), latin1(buffer, valueStart, valueEnd));
     return i + 2;
   }
 
@@ -648,7 +659,7 @@ class UpstreamConnection {
   }
 
   /** The response is complete: the socket goes back to the pool when it may (and nothing follows it). */
-  private complete(trailers: Buffer[] | null, bytesFollow: boolean): void {
+  private complete(trailers: string[] | null, bytesFollow: boolean): void {
     const exchange = this.current!;
     this.current = undefined;
     this.buffered = undefined;

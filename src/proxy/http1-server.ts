@@ -23,7 +23,7 @@ import type { RuntimeListener } from './config-state.js';
 import type { DataPlaneContext } from './data-plane-context.js';
 import type { ConnectionInfo, DownstreamRequest, ResponseSink, ResponseStartOptions } from './http-forwarder.js';
 import type { HeaderMap } from './http-filters.js';
-import { FIELD_VALUE, INVALID_FIELD_VALUE, TOKEN, TOKEN_PATTERN } from './http1-syntax.js';
+import { FIELD_VALUE, INVALID_FIELD_VALUE, latin1, TOKEN, TOKEN_PATTERN } from './http1-syntax.js';
 
 // ---------------------------------------------------------------------------------
 // The request head
@@ -71,13 +71,13 @@ export function parseRequestHead(buffer: Buffer, end: number): ParsedHead | unde
   let i = 0;
   while (i < end && buffer[i]! >= 0x41 && buffer[i]! <= 0x5a) i++;
   if (i === 0 || buffer[i] !== SP) return undefined;
-  const method = buffer.toString('latin1', 0, i);
+  const method = latin1(buffer, 0, i);
   if (!METHODS.has(method)) return undefined;
   const targetStart = ++i;
   if (buffer[i] !== 0x2f /* '/' */) return undefined;
   while (i < end && buffer[i]! > SP && buffer[i]! < 0x7f) i++;
   if (buffer[i] !== SP) return undefined;
-  const target = buffer.toString('latin1', targetStart, i);
+  const target = latin1(buffer, targetStart, i);
   i++;
   // "HTTP/1.1\r\n" or "HTTP/1.0\r\n"
   if (
@@ -99,7 +99,7 @@ export function parseRequestHead(buffer: Buffer, end: number): ParsedHead | unde
     const nameStart = i;
     while (TOKEN[buffer[i]!] === 1) i++;
     if (i === nameStart || buffer[i] !== 0x3a /* ':' */) return undefined;
-    const name = buffer.toString('latin1', nameStart, i).toLowerCase();
+    const name = latin1(buffer, nameStart, i).toLowerCase();
     i++;
     while (buffer[i] === SP || buffer[i] === 0x09) i++;
     const valueStart = i;
@@ -109,7 +109,7 @@ export function parseRequestHead(buffer: Buffer, end: number): ParsedHead | unde
     while (valueEnd > valueStart && (buffer[valueEnd - 1] === SP || buffer[valueEnd - 1] === 0x09)) valueEnd--;
     i += 2;
     if (++fields > MAX_FIELDS || FALLBACK_FIELDS.has(name)) return undefined;
-    const value = buffer.toString('latin1', valueStart, valueEnd);
+    const value = latin1(buffer, valueStart, valueEnd);
     const existing = headers[name];
     if (existing !== undefined) {
       if (SINGLETON_FIELDS.has(name)) return undefined;
@@ -192,6 +192,8 @@ function fieldLines(fields: HeaderMap, skip?: ReadonlySet<string>): string {
 const FRAMING_FIELDS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding']);
 
 const LAST_CHUNK = '0\r\n';
+/** A first body chunk up to this size is copied behind the head into one Buffer; a larger one is written beside it. */
+const JOIN_LIMIT_BYTES = 16 * 1024;
 const CRLF = '\r\n';
 
 /** Status codes as metric label values, made once (shared with the node:http sinks). */
@@ -210,6 +212,8 @@ class LeanResponseSink implements ResponseSink {
   private framing: Framing = 'none';
   finished = false;
   clientGone: (() => void) | undefined;
+  /** The response head, until the body's first chunk or the end of the tick it was made in. */
+  private pendingHead: string | undefined;
 
   constructor(
     private readonly connection: LeanHttp1Connection,
@@ -242,16 +246,23 @@ class LeanResponseSink implements ResponseSink {
     this.headersSent = true;
     this.status = status;
     connection.context.metrics.httpRequests.incPair(connection.listener.name, statusLabel(status));
-    const socket = connection.socket;
     if (options.endStream) {
-      socket.write(head, 'latin1');
+      connection.socket.write(head, 'latin1');
       this.finish();
       return;
     }
-    // Head and a small body leave in one TLS record: corked until the body is written or this tick ends.
-    socket.cork();
-    socket.write(head, 'latin1');
-    process.nextTick(uncork, socket);
+    // The head waits for the body's first chunk, if it comes within this tick, so both
+    // leave in one write: one TLS record, and no writev of a string and a Buffer.
+    this.pendingHead = head;
+    process.nextTick(flushHead, this);
+  }
+
+  /** Writes the head if it is still waiting. */
+  flushHead(): void {
+    const head = this.pendingHead;
+    if (head === undefined) return;
+    this.pendingHead = undefined;
+    this.connection.socket.write(head, 'latin1');
   }
 
   write(chunk: Buffer): boolean {
@@ -260,11 +271,26 @@ class LeanResponseSink implements ResponseSink {
       case 'none':
         return true;
       case 'length':
-      case 'close':
-        return socket.write(chunk);
+      case 'close': {
+        const head = this.pendingHead;
+        if (head === undefined) return socket.write(chunk);
+        this.pendingHead = undefined;
+        if (chunk.length > JOIN_LIMIT_BYTES) {
+          socket.cork();
+          socket.write(head, 'latin1');
+          const room = socket.write(chunk);
+          socket.uncork();
+          return room;
+        }
+        const joined = Buffer.allocUnsafe(head.length + chunk.length);
+        joined.write(head, 0, 'latin1');
+        chunk.copy(joined, head.length);
+        return socket.write(joined);
+      }
       case 'chunked': {
         if (chunk.length === 0) return true;
         socket.cork();
+        this.flushHead();
         socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
         socket.write(chunk);
         const room = socket.write(CRLF, 'latin1');
@@ -280,14 +306,16 @@ class LeanResponseSink implements ResponseSink {
 
   end(trailers?: HeaderMap): void {
     if (this.finished) return;
-    const socket = this.connection.socket;
-    if (this.framing === 'chunked') socket.write(`${LAST_CHUNK}${trailers ? fieldLines(trailers, FRAMING_FIELDS) : ''}${CRLF}`, 'latin1');
-    socket.uncork();
+    const head = this.pendingHead ?? '';
+    this.pendingHead = undefined;
+    if (this.framing === 'chunked') this.connection.socket.write(`${head}${LAST_CHUNK}${trailers ? fieldLines(trailers, FRAMING_FIELDS) : ''}${CRLF}`, 'latin1');
+    else if (head !== '') this.connection.socket.write(head, 'latin1');
     this.finish();
   }
 
   abort(): void {
     this.finished = true;
+    this.pendingHead = undefined;
     this.connection.socket.destroy();
   }
 
@@ -301,8 +329,8 @@ class LeanResponseSink implements ResponseSink {
   }
 }
 
-function uncork(socket: Socket): void {
-  socket.uncork();
+function flushHead(sink: LeanResponseSink): void {
+  sink.flushHead();
 }
 
 // ---------------------------------------------------------------------------------

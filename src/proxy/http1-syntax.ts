@@ -22,3 +22,15 @@ for (let c = 0x80; c <= 0xff; c++) FIELD_VALUE[c] = 1;
 
 /** Some byte a field value may not hold, for strings (node:http's `checkInvalidHeaderChar`). */
 export const INVALID_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+type Latin1Sliceable = Buffer & { latin1Slice?(start: number, end: number): string };
+
+/**
+ * `buffer.toString('latin1', start, end)` without its argument checks and two JavaScript
+ * layers: node:buffer's own `latin1Slice`, which every Node release has had (a plain
+ * `toString` where it is missing). Called for every header field on the hot paths.
+ */
+export const latin1: (buffer: Buffer, start: number, end: number) => string =
+  typeof (Buffer.prototype as Latin1Sliceable).latin1Slice === 'function'
+    ? (buffer, start, end) => (buffer as Latin1Sliceable).latin1Slice!(start, end)
+    : (buffer, start, end) => buffer.toString('latin1', start, end);

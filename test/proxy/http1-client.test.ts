@@ -38,10 +38,10 @@ class Recorder implements LeanResponseHandler {
     this.abort = abort;
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+  onHeaders(statusCode: number, rawHeaders: string[], resume: () => void): boolean {
     expect(this.status, 'onHeaders once').to.equal(0);
     this.status = statusCode;
-    this.headers = rawHeaders.map((b) => b.toString('latin1'));
+    this.headers = rawHeaders;
     this.resume = resume;
     return true;
   }
@@ -51,8 +51,8 @@ class Recorder implements LeanResponseHandler {
     return this.accept(this, chunk);
   }
 
-  onComplete(rawTrailers: Buffer[] | null): void {
-    this.trailers = rawTrailers?.map((b) => b.toString('latin1')) ?? null;
+  onComplete(rawTrailers: string[] | null): void {
+    this.trailers = rawTrailers;
     this.finish();
   }
 
