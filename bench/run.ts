@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { interruption, onInterrupt } from '../src/lib/interrupt.js';
+import { interruption, onInterrupt, onInterruptNotice } from '../src/lib/interrupt.js';
 import { packageRoot } from '../src/lib/paths.js';
 import { runControlPlane, type ControlPlaneResult } from './control-plane.js';
 import { CASES, runDataPlane, type DataPlaneResult } from './data-plane.js';
@@ -84,8 +84,7 @@ async function main(): Promise<void> {
   };
   const dataOnly = only.filter((id) => id !== 'data' && CASES.some((c) => c.id.startsWith(id)));
   const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-  // Nothing to undo of its own: registered first so that this line precedes the others' work.
-  onInterrupt(() => {}, () => log('interrupted: stopping the proxies, peers and cluster this run started'));
+  onInterruptNotice(() => log('interrupted: stopping the proxies, peers and cluster this run started'));
 
   const tools = await detectTools();
   const cores = corePlan();

@@ -73,7 +73,7 @@ type StatusesOf = Pick<Translation, 'statuses' | 'warnings'>;
 /** What one pass decided about statuses, waiting for the status lane. */
 interface StatusRound {
   snapshot: Snapshot;
-  translation: StatusesOf;
+  decided: StatusesOf;
   versions: Partial<Record<keyof Snapshot, string>>;
   programming: ProgrammingState;
 }
@@ -232,7 +232,7 @@ export class Controller {
         if (this.writesStatus) for (const warning of translation.warnings) log.warn('translation warning', { ...warning });
       }
       if (!this.writesStatus) return;
-      this.queueStatuses({ snapshot, translation: statuses, versions: this.caches.servedVersions(), programming: this.programming });
+      this.queueStatuses({ snapshot, decided: statuses, versions: this.caches.servedVersions(), programming: this.programming });
     } catch (err) {
       // One broken object must not stop the others: the proxy keeps its last good configuration.
       log.error('reconcile failed; the proxy keeps its last good configuration', { err: errorMessage(err) });
@@ -282,11 +282,11 @@ export class Controller {
         this.pendingStatuses = undefined;
         // Leadership may have moved while the round waited.
         if (this.stopped || !this.writesStatus) continue;
-        const { snapshot, translation, versions, programming } = round;
+        const { snapshot, decided, versions, programming } = round;
         try {
           const uids = new Map(snapshot.ingresses.map((i) => [`Ingress/${i.metadata?.namespace}/${i.metadata?.name}`, i.metadata?.uid]));
-          await this.events.warn(translation.warnings, (object) => uids.get(object));
-          const patched = await this.writer.write(snapshot, translation.statuses, versions, programming, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
+          await this.events.warn(decided.warnings, (object) => uids.get(object));
+          const patched = await this.writer.write(snapshot, decided.statuses, versions, programming, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
           log.debug('statuses written', { patched });
         } catch (err) {
           log.error('writing statuses failed; trying again', { err: errorMessage(err) });

@@ -7,6 +7,7 @@
 // killed, a folder removed), then the process exits 130 or 143. A second signal while
 // that runs exits at once.
 const undos = new Set<() => unknown>();
+const notices = new Set<() => void>();
 let listening = false;
 let cleanup: Promise<void> | undefined;
 
@@ -30,6 +31,13 @@ export function onInterrupt(undo: () => unknown, say?: () => void): () => void {
   return () => undos.delete(entry);
 }
 
+/** Registers a line to print on interruption, before any undo runs; returns its unregistering function. */
+export function onInterruptNotice(say: () => void): () => void {
+  listen();
+  notices.add(say);
+  return () => notices.delete(say);
+}
+
 /**
  * After a signal: the cleanup under way, which ends the process. Work the signal broke
  * (a start that failed because its cluster was being deleted) waits for it rather than
@@ -48,6 +56,7 @@ function listen(): void {
         process.stderr.write(`${signal} again: exiting without finishing the cleanup\n`);
         process.exit(code);
       }
+      for (const say of notices) say();
       cleanup = Promise.allSettled([...undos].map(async (undo) => undo())).then(() => process.exit(code));
     });
   }
