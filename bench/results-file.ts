@@ -25,7 +25,7 @@ export interface ResultsInput {
   backendKind: string;
   dataPlane?: DataPlaneResult | undefined;
   controlPlane?: ControlPlaneResult | undefined;
-  harness?: HarnessResult | undefined;
+  harness: readonly HarnessResult[];
 }
 
 const fence = (text: string, lang = '') => `\`\`\`${lang}\n${text.trim()}\n\`\`\``;
@@ -84,18 +84,22 @@ ${fence([...input.dataPlane.commands].map(([id, command]) => `# ${id}\n${command
 ${input.configs.map((c) => `#### ${c.name}\n\n${fence(c.command, 'sh')}\n\n${c.text ? fence(c.text) : ''}`).join('\n\n')}`);
   }
   if (input.controlPlane) parts.push(input.controlPlane.markdown);
-  if (input.harness) {
+  if (input.harness.length > 0) {
+    const warm = input.harness.find((run) => !run.cold);
+    const cold = input.harness.find((run) => run.cold);
     parts.push(`## The harness (measurement 6): how
 
-${fence(input.harness.command, 'sh')}
+${fence(input.harness.map((run) => run.command).join('\n'), 'sh')}
 
-Warm means the control-plane binaries (etcd, kube-apiserver, kube-controller-manager, built from
-source once) are already in \`~/.cache/portcullis\`; the run starts its own local cluster in a
-temporary PORTCULLIS_HOME, runs every suite and deletes the cluster. Outcome: ${input.harness.outcome}.
-${input.harness.command.includes('PORTCULLIS_CACHE_DIR') ? '' : `
-Cold (no cached binaries) was not measured in this run (\`bench/harness.ts\` can, with \`cold: true\`: an
-empty PORTCULLIS_CACHE_DIR): the Go build of the control plane alone takes 6 min 16 s on these machines
-(README, Timings), so a cold run is about that plus the warm figure.`}`);
+Each run starts its own local cluster in a temporary PORTCULLIS_HOME, runs every suite and deletes
+the cluster. Warm means the control-plane binaries (etcd, kube-apiserver, kube-controller-manager,
+built from source once) are already in \`~/.cache/portcullis\`${warm ? ` (outcome: ${warm.outcome})` : ''}. ${
+      cold
+        ? `Cold points that cache and Go's build cache (GOCACHE) at empty folders, so the control plane is
+compiled from source first, as on a fresh machine; Go's module cache is kept (downloading the modules
+adds about 30 s) (outcome: ${cold.outcome}).`
+        : 'Cold (empty caches) was not measured in this run (`--no-cold`).'
+    }`);
   }
   return `${parts.join('\n\n')}\n`;
 }

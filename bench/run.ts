@@ -5,7 +5,7 @@
 //   npm run bench -- [--only keepalive,handshake,h2,passthrough,control,conformance]
 //                    [--seconds 5] [--rounds 3] [--quick] [--out bench/RESULTS.md]
 //                    [--json FILE] [--cpu-prof DIR] [--routes 10,100,1000]
-//                    [--baseline OTHER/dist/src/proxy/main.js] [--no-peers]
+//                    [--baseline OTHER/dist/src/proxy/main.js] [--no-peers] [--no-cold]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -36,6 +36,8 @@ const USAGE = `Usage: npm run bench -- [flags]
   --baseline FILE  also measure another build of the proxy (its dist/src/proxy/main.js) as
                    'Portcullis baseline', alternated with the others: a before/after in one run
   --no-peers       measure without nginx and HAProxy (with --baseline: just before/after)
+  --no-cold        time only the warm conformance run, not also a cold one (empty caches: the
+                   control plane compiled from source first, about 7 more minutes)
   --help
 `;
 
@@ -60,6 +62,7 @@ async function main(): Promise<void> {
       'cpu-prof': { type: 'string' },
       baseline: { type: 'string' },
       'no-peers': { type: 'boolean', default: false },
+      'no-cold': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -97,7 +100,7 @@ async function main(): Promise<void> {
   const configs: { name: string; command: string; text?: string }[] = [];
   let dataPlane: DataPlaneResult | undefined;
   let controlPlane: ControlPlaneResult | undefined;
-  let harness: HarnessResult | undefined;
+  const harness: HarnessResult[] = [];
   let backendKind = '';
 
   if (wants('data')) {
@@ -151,12 +154,15 @@ async function main(): Promise<void> {
   }
 
   if (wants('conformance')) {
-    try {
-      harness = await runConformanceTiming({ log });
-      rows.push(...harness.rows);
-    } catch (error) {
-      await interruption(); // a failure Ctrl-C caused is not reported: the run is ending
-      skipped.push(`6. conformance timing: failed (${(error as Error).message})`);
+    for (const cold of values['no-cold'] ? [false] : [false, true]) {
+      try {
+        const timing = await runConformanceTiming({ cold, log });
+        harness.push(timing);
+        rows.push(...timing.rows);
+      } catch (error) {
+        await interruption(); // a failure Ctrl-C caused is not reported: the run is ending
+        skipped.push(`6. conformance timing (${cold ? 'cold' : 'warm'}): failed (${(error as Error).message})`);
+      }
     }
   }
 
