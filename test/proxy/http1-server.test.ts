@@ -144,6 +144,8 @@ describe('lean HTTP/1.1 server: answers exactly as node:http does', function () 
   let backend: http.Server;
   let lean: { proxy: RunningProxy; port: number };
   let node: { proxy: RunningProxy; port: number };
+  /** Sends /held's body, which the backend keeps back after its head. */
+  let releaseHeld: (() => void) | undefined;
 
   before(async () => {
     backend = http.createServer((req, res) => {
@@ -174,6 +176,10 @@ describe('lean HTTP/1.1 server: answers exactly as node:http does', function () 
             return;
           case '/big':
             res.writeHead(200, { 'content-length': String(200_000) }).end(Buffer.alloc(200_000, 'b'));
+            return;
+          case '/held':
+            res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '9' }).flushHeaders();
+            releaseHeld = () => res.end('held body');
             return;
           default:
             res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(Buffer.byteLength(seen)), 'x-multi-out': ['1', '2'] }).end(seen);
@@ -241,6 +247,37 @@ describe('lean HTTP/1.1 server: answers exactly as node:http does', function () 
       expect(responses[0]).to.match(/^HTTP\/1\.1 502 /);
       expect(responses.join('')).not.to.contain('hello');
       expect(responses[1]).to.match(/^HTTP\/1\.1 200 [^]*GET \/after /);
+    }
+  });
+
+  it('a response head the backend sends before its body reaches the client at once, not only with the body', async () => {
+    const socket = net.connect(lean.port, address);
+    socket.on('error', () => {});
+    let received = '';
+    const arrived = (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`waited 3 s for ${JSON.stringify(text)}; received ${JSON.stringify(received)}`)), 3_000);
+        const check = () => {
+          if (!received.includes(text)) return;
+          clearTimeout(timer);
+          socket.off('data', check);
+          resolve();
+        };
+        socket.on('data', check);
+        check();
+      });
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    try {
+      socket.write(get('/held'), 'latin1');
+      // The backend sends the body only once the client has the head: a head held back for the body would never arrive.
+      await arrived('\r\n\r\n');
+      expect(received).to.match(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(received).to.not.contain('held body');
+      releaseHeld?.();
+      await arrived('held body');
+      expect(received.endsWith('\r\n\r\nheld body')).to.equal(true);
+    } finally {
+      socket.destroy();
     }
   });
 
