@@ -32,13 +32,25 @@ export async function runConformanceTiming(options: { cold?: boolean; log: (line
   options.log(`conformance (${label}): npm ${args.join(' ')}`);
   const started = performance.now();
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn('npm', args, { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: npm does not pass a signal on to the run it started, so an
+    // interrupt signals the whole group (npm, its shell, the conformance run).
+    const child = spawn('npm', args, { cwd: packageRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let text = '';
     const keep = (chunk: Buffer) => (text = (text + chunk.toString()).slice(-20_000));
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
-    // Interrupted: the run deletes its own cluster on SIGTERM (src/lib/interrupt.ts).
-    const forget = onInterrupt(() => child.kill('SIGTERM'));
+    const closed = new Promise<void>((done) => child.once('close', () => done()));
+    // Interrupted: the run deletes its own cluster on SIGTERM (src/lib/interrupt.ts); then
+    // its folder goes too (a cold run's Go build cache in it is gigabytes).
+    const forget = onInterrupt(async () => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        child.kill('SIGTERM');
+      }
+      await closed;
+      rmSync(home, { recursive: true, force: true });
+    });
     child.on('error', reject);
     child.on('close', (exit) => {
       forget();

@@ -157,6 +157,8 @@ async function main(): Promise<void> {
     for (const cold of values['no-cold'] ? [false] : [false, true]) {
       try {
         const timing = await runConformanceTiming({ cold, log });
+        const stopping = interruption();
+        if (stopping) await stopping; // interrupted: no cold run after it
         harness.push(timing);
         rows.push(...timing.rows);
       } catch (error) {
