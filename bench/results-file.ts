@@ -93,11 +93,11 @@ ${fence(input.harness.map((run) => run.command).join('\n'), 'sh')}
 
 Each run starts its own local cluster in a temporary PORTCULLIS_HOME, runs every suite and deletes
 the cluster. Warm means the control-plane binaries (etcd, kube-apiserver, kube-controller-manager,
-built from source once) are already in \`~/.cache/portcullis\`${warm ? ` (outcome: ${warm.outcome})` : ''}. ${
+built from source once) are already in \`~/.cache/portcullis\`${warm ? `; outcome: ${warm.outcome}` : ''}. ${
       cold
         ? `Cold points that cache and Go's build cache (GOCACHE) at empty folders, so the control plane is
 compiled from source first, as on a fresh machine; Go's module cache is kept (downloading the modules
-adds about 30 s) (outcome: ${cold.outcome}).`
+adds about 30 s); outcome: ${cold.outcome}.`
         : 'Cold (empty caches) was not measured in this run (`--no-cold`).'
     }`);
   }

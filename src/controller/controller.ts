@@ -95,7 +95,7 @@ export class Controller {
   /** The objects changed since the last pass, as the pass's debug line names them. */
   private changes = { spec: new Set<string>(), status: new Set<string>() };
   /** The last translation's statuses, which a pass for status changes alone reuses. */
-  private lastTranslation?: StatusesOf;
+  private lastDecided?: StatusesOf;
   private running = false;
   private again = false;
   private stopped = false;
@@ -218,16 +218,16 @@ export class Controller {
     this.changedAt = undefined;
     // Only statuses moved (mostly our own writes coming back): the last translation still
     // holds, and translating 1,000 routes again would hold up the next real change.
-    const retranslate = this.specChanged || !this.lastTranslation;
+    const retranslate = this.specChanged || !this.lastDecided;
     this.specChanged = false;
     const changes = this.changes;
     this.changes = { spec: new Set(), status: new Set() };
     try {
       const snapshot = this.caches.snapshot();
-      let statuses = this.lastTranslation!;
+      let statuses = this.lastDecided!;
       if (retranslate) {
         const translation = translate(snapshot, this.translateOptions(snapshot));
-        statuses = this.lastTranslation = { statuses: translation.statuses, warnings: translation.warnings };
+        statuses = this.lastDecided = { statuses: translation.statuses, warnings: translation.warnings };
         await this.program(translation, started, waited);
         if (this.writesStatus) for (const warning of translation.warnings) log.warn('translation warning', { ...warning });
       }
