@@ -87,7 +87,7 @@ export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: 
       skipped.push(`${c.title}: its load tool is not installed`);
       continue;
     }
-    const candidates = proxies.filter((p) => (!c.passthrough || p.passthrough) && (c.id !== 'h2' || p.http2));
+    const candidates = proxies.filter((p) => !c.passthrough || p.passthrough);
     const samples = new Map<ProxyName, Sample[]>();
     if (options.warmUpSeconds > 0) for (const proxy of candidates) await c.run(proxy, { ...load, seconds: options.warmUpSeconds }, fixture);
     for (let round = 0; round < options.rounds; round++) {

@@ -9,9 +9,17 @@
 // untouched to the backend's TLS port with no ClientHello read and no routing, so what
 // remains is net.Socket and its streams.
 //
+// HTTP/2 (a client that offers h2 in ALPN) cannot be relayed as bytes: the backend speaks
+// HTTP/1.1, one request at a time per connection. So each stream becomes an HTTP/1.1
+// request on an idle pooled backend connection, with the least HTTP a proxy can do: the
+// request line and Host out; the status and Content-Length in (no other header either
+// way, no chunked bodies); the body back on the stream. What remains is node:http2 and
+// one backend round trip per request.
+//
 //   node dist/bench/node-floor.js --rsa-port P --ecdsa-port Q --passthrough-port R --rsa-cert F --rsa-key F
 //     --ecdsa-cert F --ecdsa-key F --backend-port B --backend-tls-port T
 import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
@@ -33,8 +41,62 @@ function relay(client: net.Socket, port: number): void {
   upstream.on('close', () => client.end());
 }
 
+/** Idle HTTP/1.1 connections to the backend, for HTTP/2 streams. */
+const idle: net.Socket[] = [];
+
+function connectBackend(): net.Socket {
+  const socket = net.connect({ port: backendPort, host: '127.0.0.1', noDelay: true });
+  socket.on('error', () => {});
+  // A pooled connection the backend closes leaves the pool.
+  socket.on('close', () => {
+    const at = idle.indexOf(socket);
+    if (at >= 0) idle.splice(at, 1);
+  });
+  return socket;
+}
+
+/** Sends `head` (a bodiless request) on a pooled backend connection; `done` gets the status and body, or undefined if it failed. */
+function exchange(head: string, done: (answer: { status: number; body: Buffer } | undefined) => void): void {
+  const socket = idle.pop() ?? connectBackend();
+  let received: Buffer = Buffer.alloc(0);
+  const finish = (answer: { status: number; body: Buffer } | undefined): void => {
+    socket.removeListener('data', onData);
+    socket.removeListener('close', onClose);
+    if (answer) idle.push(socket);
+    else socket.destroy();
+    done(answer);
+  };
+  const onData = (chunk: Buffer): void => {
+    received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+    const end = received.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const fields = received.toString('latin1', 0, end);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(fields);
+    if (!length) return finish(undefined);
+    const body = received.subarray(end + 4);
+    if (body.length >= Number(length[1])) finish({ status: Number(fields.slice(9, 12)), body });
+  };
+  const onClose = (): void => finish(undefined);
+  socket.on('data', onData);
+  socket.on('close', onClose);
+  socket.write(head, 'latin1');
+}
+
+const h2 = http2.createServer();
+h2.on('stream', (stream, headers) => {
+  exchange(`${headers[':method']} ${headers[':path']} HTTP/1.1\r\nhost: ${headers[':authority']}\r\n\r\n`, (answer) => {
+    if (stream.destroyed) return;
+    stream.respond({ ':status': answer?.status ?? 502, 'content-length': answer?.body.length ?? 0 });
+    stream.end(answer?.body);
+  });
+});
+h2.on('sessionError', () => {});
+
 function serve(port: number, cert: string, key: string): void {
-  const server = tls.createServer({ cert: readFileSync(cert), key: readFileSync(key), ALPNProtocols: ['http/1.1'] }, (client) => relay(client, backendPort));
+  const server = tls.createServer({ cert: readFileSync(cert), key: readFileSync(key), ALPNProtocols: ['h2', 'http/1.1'] }, (client) => {
+    if (client.alpnProtocol === 'h2') h2.emit('connection', client);
+    else relay(client, backendPort);
+  });
   server.on('tlsClientError', () => {});
   server.listen(port, '127.0.0.1');
 }

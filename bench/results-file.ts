@@ -58,6 +58,11 @@ served within 250 ms at p99 with 1,000 routes, a warm \`npm run conformance\` un
   and idle while another is measured.
 - **Backend**: ${input.backendKind === 'nginx' ? 'a separate nginx (one worker, pinned with the load) answering a 22-byte body on plain HTTP/1.1, and on its own TLS port (ECDSA) for passthrough, where `/bulk` is a 16 MiB file' : 'bench/backend.ts (node:http and node:https, pinned with the load)'}. The same backend for every proxy;
   the proxies keep connections to it alive (nginx \`keepalive 128\`, HAProxy \`http-reuse always\`, Portcullis its lean HTTP/1.1 client pool).
+- **Node floor** (a reference column, never a peer in the ratios): \`bench/node-floor.ts\`, what any proxy
+  running on Node 20 costs at least. node:tls terminates each connection and relays its bytes to the
+  backend with no HTTP at all; HTTP/2 streams (ALPN h2) become HTTP/1.1 requests on pooled backend
+  connections with the least HTTP possible (request line and Host out, status and Content-Length in);
+  the passthrough port relays each connection untouched, with no ClientHello read.
 - **Certificates**: one CA; RSA-2048 and ECDSA P-256 leaves for \`localhost\` (so wrk and h2load send
   that SNI without /etc/hosts entries; s_time sends none), each key type on its own port per proxy; the
   passthrough port routes SNI \`localhost\` to the backend's TLS port (nginx \`ssl_preread\`, HAProxy

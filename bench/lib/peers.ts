@@ -24,7 +24,7 @@ export const SNI = 'localhost';
 /**
  * 'Portcullis baseline': another build of ours, run beside the peers for a before/after
  * comparison (`npm run bench -- --baseline`). 'Node floor': bench/node-floor.ts, a reference
- * for what any Node proxy costs (HTTPS keep-alive, handshakes and passthrough; never a peer in ratios).
+ * for what any Node proxy costs (never a peer in ratios).
  */
 export type ProxyName = 'Portcullis' | 'Portcullis baseline' | 'Node floor' | 'nginx' | 'HAProxy';
 export const PEERS: readonly ProxyName[] = ['nginx', 'HAProxy'];
@@ -40,8 +40,6 @@ export interface ProxyUnderTest {
   ports: Ports;
   /** Whether it serves passthrough (nginx needs its stream module). */
   passthrough: boolean;
-  /** Whether it serves HTTP/2 (the Node floor relays HTTP/1.1 bytes only). */
-  http2: boolean;
   /** The processes whose CPU time counts (the whole tree: nginx master and worker). */
   pids(): number[];
   /** The command line and the configuration, for RESULTS.md. */
@@ -191,7 +189,7 @@ export async function startPortcullis(fixture: Fixture, nodeArgs: string[] = [],
     throw new Error(`Portcullis refused the bench configuration (${answer.status}): ${answer.body}`);
   }
   return {
-    name, ports, passthrough: true, http2: true,
+    name, ports, passthrough: true,
     pids: () => processTree(server.child.pid!),
     command: `taskset -c ${fixture.cores.proxy} node ${args.join(' ').replace(PROXY_MAIN, 'dist/src/proxy/main.js')}, then PUT /config`,
     configText: JSON.stringify(portcullisConfig(fixture, ports), (key, value: unknown) => (key === 'privateKeyPem' || key === 'certificateChainPem' ? '[PEM]' : value), 1),
@@ -266,7 +264,7 @@ ${passthrough}
     throw new Error(`${error.message}\n${started.output()}`);
   });
   return {
-    name: 'nginx', ports, passthrough: fixture.tools.nginxStream, http2: true,
+    name: 'nginx', ports, passthrough: fixture.tools.nginxStream,
     pids: () => processTree(started.child.pid!),
     command: `taskset -c ${fixture.cores.proxy} nginx ${args.join(' ')}`,
     configText: readFileSync(conf, 'utf8'),
@@ -325,7 +323,7 @@ backend backend_tls
     throw new Error(`${error.message}\n${started.output()}`);
   });
   return {
-    name: 'HAProxy', ports, passthrough: true, http2: true,
+    name: 'HAProxy', ports, passthrough: true,
     pids: () => processTree(started.child.pid!),
     command: `taskset -c ${fixture.cores.proxy} haproxy ${args.join(' ')}`,
     configText: readFileSync(conf, 'utf8'),
@@ -349,10 +347,10 @@ export async function startNodeFloor(fixture: Fixture): Promise<ProxyUnderTest> 
     throw new Error(`${error.message}\n${started.output()}`);
   });
   return {
-    name: 'Node floor', ports, passthrough: true, http2: false,
+    name: 'Node floor', ports, passthrough: true,
     pids: () => processTree(started.child.pid!),
     command: `taskset -c ${fixture.cores.proxy} node ${args.join(' ').replace(script, 'dist/bench/node-floor.js')}`,
-    configText: 'no configuration: each TLS connection terminated and relayed to the backend; on the passthrough port each connection relayed untouched to its TLS port (bench/node-floor.ts)',
+    configText: 'no configuration: each TLS connection terminated and relayed to the backend; HTTP/2 streams sent as HTTP/1.1 requests on pooled backend connections (request line and Host out, status and Content-Length in); on the passthrough port each connection relayed untouched to its TLS port (bench/node-floor.ts)',
     stop: () => started.stop(),
   };
 }

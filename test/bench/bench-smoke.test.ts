@@ -35,7 +35,7 @@ describe('bench: one-second smoke of npm run bench', function () {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-smoke-'));
-    const run = await runBench(['--quick', '--only', 'keepalive-ecdsa,handshake-full-ecdsa,passthrough-keepalive', '--out', join(dir, 'RESULTS.md'), '--json', join(dir, 'results.json')]);
+    const run = await runBench(['--quick', '--only', 'keepalive-ecdsa,handshake-full-ecdsa,h2,passthrough-keepalive', '--out', join(dir, 'RESULTS.md'), '--json', join(dir, 'results.json')]);
     output = run.output;
     expect(run.code, output).to.equal(0);
     report = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BenchReport;
@@ -74,10 +74,17 @@ describe('bench: one-second smoke of npm run bench', function () {
         expect(report.notes.join('\n')).to.contain(`${name} is not installed`);
       }
     }
-    // The Node floor is a reference measured beside them: HTTPS and passthrough (no HTTP/2).
+    // The Node floor is a reference measured beside them: HTTPS, HTTP/2 and passthrough.
     expect(report.proxies).to.include('Node floor');
     expect(row('keepalive-ecdsa/rate').values['Node floor']).to.be.greaterThan(0);
     expect(row('passthrough-keepalive/rate').values['Node floor']).to.be.greaterThan(0);
+    if (tools.h2load) {
+      // h2load counts only answered requests: the floor's HTTP/2 streams reached the backend and back.
+      expect(row('h2/rate').values['Node floor']).to.be.greaterThan(0);
+      expect(row('h2/rate').values.Portcullis).to.be.greaterThan(0);
+    } else {
+      expect(report.notes.join('\n')).to.contain('h2load is not installed');
+    }
     const ratio = ratioOf(row('keepalive-ecdsa/cpu'));
     if (tools.nginx || tools.haproxy) expect(ratio?.ratio).to.be.greaterThan(0);
     else expect(ratio).to.equal(undefined);
