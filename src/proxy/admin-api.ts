@@ -15,7 +15,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../lib/log.js';
 import type { ConfigController, DataPlaneGroup } from './config-controller.js';
-import { mergeSnapshots, renderPrometheus, SUMMED_GAUGES, type ControlMetrics } from './metrics.js';
+import { mergeSnapshots, processMemorySnapshot, renderPrometheus, SUMMED_GAUGES, type ControlMetrics } from './metrics.js';
 
 /** IR documents carry PEM certificates: a few thousand of them fit comfortably. */
 export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
@@ -93,7 +93,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: AdminApiD
     case '/metrics': {
       const snapshots = await deps.group.metrics();
       deps.controlMetrics.workers.set([], deps.group.size);
-      const merged = mergeSnapshots([deps.controlMetrics.snapshot(), ...snapshots], SUMMED_GAUGES);
+      const merged = mergeSnapshots([deps.controlMetrics.snapshot(), processMemorySnapshot('primary'), ...snapshots], SUMMED_GAUGES);
       const text = renderPrometheus(merged);
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
       res.end(text);

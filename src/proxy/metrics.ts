@@ -189,8 +189,26 @@ export class ProxyMetrics {
   }
 }
 
+const RESIDENT_MEMORY = 'portcullis_process_resident_memory_bytes';
+const HEAP_USED = 'portcullis_process_heap_used_bytes';
+
+/**
+ * The memory of the process that answers, read when metrics are asked for: the primary
+ * (the admin API, and the data plane too with --workers 1) as process="primary", each
+ * worker as process="worker" (summed over the workers). RSS includes the node binary's
+ * shared pages and V8's unused reserve; the heap in use is what the process holds in
+ * JavaScript, live objects and garbage not yet collected.
+ */
+export function processMemorySnapshot(role: 'primary' | 'worker'): MetricsSnapshot {
+  const registry = new MetricsRegistry();
+  const usage = process.memoryUsage();
+  registry.gauge(RESIDENT_MEMORY, 'Resident memory (RSS) of the proxy, by process: "primary" (the admin API; with --workers 1 also the data plane) and "worker" (summed over the worker processes).', ['process']).set([role], usage.rss);
+  registry.gauge(HEAP_USED, 'V8 heap in use (live objects and not yet collected garbage) of the proxy, by process, as in portcullis_process_resident_memory_bytes.', ['process']).set([role], usage.heapUsed);
+  return registry.snapshot();
+}
+
 /** Gauges that are per-process counts and must be summed across workers. */
-export const SUMMED_GAUGES: ReadonlySet<string> = new Set(['portcullis_connections_active']);
+export const SUMMED_GAUGES: ReadonlySet<string> = new Set(['portcullis_connections_active', RESIDENT_MEMORY, HEAP_USED]);
 
 /** The control side's metrics (admin API process): config applies and rejections. */
 export class ControlMetrics {

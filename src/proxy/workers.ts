@@ -12,7 +12,7 @@ import type { ProxyConfig } from '../ir/types.js';
 import type { Logger } from '../lib/log.js';
 import type { DataPlaneGroup } from './config-controller.js';
 import type { DataPlane, PrepareResult } from './data-plane.js';
-import type { MetricsSnapshot } from './metrics.js';
+import { processMemorySnapshot, type MetricsSnapshot } from './metrics.js';
 
 type PrimaryMessage =
   | { type: 'init'; ticketKeys: string }
@@ -253,7 +253,7 @@ export function runWorker(createDataPlane: (ticketKeys: Buffer) => DataPlane, lo
           send({ type: 'rolled-back', id: message.id });
           return;
         case 'metrics':
-          send({ type: 'metrics', id: message.id, snapshot: dataPlane?.metrics() ?? [] });
+          send({ type: 'metrics', id: message.id, snapshot: [...(dataPlane?.metrics() ?? []), ...processMemorySnapshot('worker')] });
           return;
       }
     })().catch((error: unknown) => log.error('worker failed to handle a primary request', { type: message.type, error }));

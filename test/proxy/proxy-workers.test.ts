@@ -2,6 +2,7 @@
 // once every worker applied the config (or rolls all of them back); a worker that dies
 // is replaced and gets the serving config; metrics are summed over workers.
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { Agent, request } from 'undici';
 import {
@@ -85,6 +86,25 @@ describe('proxy: --workers 2 (node:cluster)', function () {
     expect(metrics.get('portcullis_workers')).to.equal(2);
     expect(metrics.get('portcullis_http_requests_total{listener="https",code="200"}')).to.be.at.least(20);
     expect(metrics.get('portcullis_connections_accepted_total{listener="https"}')).to.be.at.least(20);
+  });
+
+  it('reports the memory of the primary and of the workers summed, as the kernel counts it', async () => {
+    const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+    const workers = [...new Set(appliedBy('v1'))];
+    expect(workers).to.have.length(2);
+    const metrics = await proxy.metrics();
+    const primary = metrics.get('portcullis_process_resident_memory_bytes{process="primary"}');
+    const summed = metrics.get('portcullis_process_resident_memory_bytes{process="worker"}');
+    // RSS moves a little between the proxy's reading and ours: within 20%, where one worker
+    // missed (or counted twice) would be off by half.
+    expect(primary).to.be.closeTo(rssOf(proxy.child.pid!), rssOf(proxy.child.pid!) * 0.2);
+    const kernelSum = workers.reduce((sum, pid) => sum + rssOf(pid), 0);
+    expect(summed).to.be.closeTo(kernelSum, kernelSum * 0.2);
+    for (const role of ['primary', 'worker']) {
+      const heap = metrics.get(`portcullis_process_heap_used_bytes{process="${role}"}`);
+      expect(heap, role).to.be.greaterThan(1024 * 1024);
+      expect(heap, role).to.be.lessThan(metrics.get(`portcullis_process_resident_memory_bytes{process="${role}"}`)!);
+    }
   });
 
   it('a bind failure on the workers rolls every worker back (409) and v1 keeps serving', async () => {
