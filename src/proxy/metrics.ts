@@ -151,6 +151,17 @@ export function renderPrometheus(snapshot: MetricsSnapshot): string {
   return lines.join('\n') + '\n';
 }
 
+/** Reads the text format back: `name{labels}` → value, for tests and the bench. */
+export function parsePrometheus(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return samples;
+}
+
 /** The data plane's metrics: one instance per process that serves traffic. */
 export class ProxyMetrics {
   readonly registry = new MetricsRegistry();
