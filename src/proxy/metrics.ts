@@ -5,6 +5,7 @@
 //
 // Label values are bounded by the configuration (listener names) or by fixed reason
 // strings; never put a client-supplied value (Host, SNI, path) in a label.
+import v8 from 'node:v8';
 
 export type MetricType = 'counter' | 'gauge';
 
@@ -207,16 +208,20 @@ const HEAP_USED = 'portcullis_process_heap_used_bytes';
  * The memory of the process that answers, read when metrics are asked for: the primary
  * (the admin API, and the data plane too with --workers 1) as process="primary", each
  * worker as process="worker" (summed over the workers). RSS includes the node binary's
- * shared pages and V8's unused reserve; the heap in use is what the process holds in
- * JavaScript, live objects and garbage not yet collected.
+ * shared pages and V8's unused reserve. The V8 heap in use is split by generation: the
+ * young one is mostly garbage waiting for its next scavenge (up to a few MiB, never
+ * collected while the process is idle); the old one, read when the process has been
+ * quiet for a while (V8 runs a full collection then), is what it really holds.
  */
 export function processMemorySnapshot(role: 'primary' | 'worker'): MetricsSnapshot {
   const registry = new MetricsRegistry();
-  const usage = process.memoryUsage();
-  registry.gauge(RESIDENT_MEMORY, 'Resident memory (RSS) of the proxy, by process: "primary" (the admin API; with --workers 1 also the data plane) and "worker" (summed over the worker processes).', ['process']).set([role], usage.rss);
-  registry.gauge(HEAP_USED, 'V8 heap in use (live objects and not yet collected garbage) of the proxy, by process, as in portcullis_process_resident_memory_bytes.', ['process']).set([role], usage.heapUsed);
+  registry.gauge(RESIDENT_MEMORY, 'Resident memory (RSS) of the proxy, by process: "primary" (the admin API; with --workers 1 also the data plane) and "worker" (summed over the worker processes).', ['process']).set([role], process.memoryUsage.rss());
+  const heap = registry.gauge(HEAP_USED, 'V8 heap in use (live objects and garbage not yet collected) of the proxy, by process as in portcullis_process_resident_memory_bytes and by generation (young: new objects; old: survivors, code and large objects).', ['process', 'generation']);
+  for (const space of v8.getHeapSpaceStatistics()) heap.add([role, YOUNG_SPACES.has(space.space_name) ? 'young' : 'old'], space.space_used_size);
   return registry.snapshot();
 }
+
+const YOUNG_SPACES: ReadonlySet<string> = new Set(['new_space', 'new_large_object_space']);
 
 /** Gauges that are per-process counts and must be summed across workers. */
 export const SUMMED_GAUGES: ReadonlySet<string> = new Set(['portcullis_connections_active', RESIDENT_MEMORY, HEAP_USED]);
