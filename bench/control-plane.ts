@@ -20,8 +20,8 @@ import { defaultTimeouts } from '../src/harness/timeouts.js';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type KeyMaterial } from '../src/lib/certs.js';
 import { onInterrupt } from '../src/lib/interrupt.js';
 import { packageRoot } from '../src/lib/paths.js';
-import { parsePrometheus } from '../src/proxy/metrics.js';
 import { measureProxyConfigApply } from './proxy-config-apply.js';
+import { liveHeapBytes } from './lib/live-heap.js';
 import { median, percentile, processTree, rssBytes } from './lib/system.js';
 import type { Row } from './report.js';
 import { measureTranslate } from './translate.js';
@@ -149,41 +149,54 @@ const SETTLE_MS = 40_000;
 const SETTLE_SAMPLE_MS = 2_000;
 
 /**
- * RSS of the controller and the proxy once a burst of work has settled, and what the proxy
- * holds in JavaScript (its V8 old generation from /metrics, summed over its processes): the
- * lowest of the readings taken every 2 s for SETTLE_MS. V8 gives a burst's garbage back to the system only
+ * RSS of the controller and the proxy once a burst of work has settled: the lowest of the
+ * readings taken every 2 s for SETTLE_MS. V8 gives a burst's garbage back to the system only
  * once allocation has calmed down, and not on a schedule: a bare proxy (2 workers) pushed 30
  * growing configurations up to 1,000 certificates held 181 MiB more than empty for 20 s, then
  * 98 MiB from 30 s on; after 180 pushes its tree read 116+150+158 MiB 40 s after one burst and
  * 114+90+90 after the next, identical, one. A single reading measured when the garbage went.
+ * Then what each holds in JavaScript: the live heap of every process after a full
+ * collection (bench/lib/live-heap.ts), undefined if an inspector could not be reached.
  */
-async function settledMemory(pids: { controller: readonly number[]; proxy: readonly number[] }, proxyAdminPort: number): Promise<{ controller: number; proxy: number; proxyHeap: number }> {
+async function settledMemory(pids: { controller: readonly number[]; proxy: readonly number[] }, log: (line: string) => void): Promise<Memory> {
   let controller = Number.POSITIVE_INFINITY;
   let proxy = Number.POSITIVE_INFINITY;
-  let proxyHeap = Number.POSITIVE_INFINITY;
   for (let waited = 0; waited < SETTLE_MS; waited += SETTLE_SAMPLE_MS) {
     await new Promise((resolve) => setTimeout(resolve, SETTLE_SAMPLE_MS));
     controller = Math.min(controller, rssOf(pids.controller));
     proxy = Math.min(proxy, rssOf(pids.proxy));
-    proxyHeap = Math.min(proxyHeap, await heapInUse(proxyAdminPort));
   }
-  return { controller, proxy, proxyHeap };
+  return { controller, proxy, controllerHeap: await liveHeapOf(pids.controller, log), proxyHeap: await liveHeapOf(pids.proxy, log) };
 }
 
-/**
- * The proxy's V8 old generation in use, primary and workers summed, from its admin API;
- * +Infinity if unreadable. The young generation is left out: in a quiet process it is
- * garbage that waits, uncollected, for the next scavenge (a few MiB per process, as much
- * as a 100-route tier adds).
- */
-async function heapInUse(adminPort: number): Promise<number> {
+interface Memory {
+  controller: number;
+  proxy: number;
+  controllerHeap: number | undefined;
+  proxyHeap: number | undefined;
+}
+
+async function liveHeapOf(pids: readonly number[], log: (line: string) => void): Promise<number | undefined> {
+  let sum = 0;
   try {
-    const response = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(2_000) });
-    const samples = [...parsePrometheus(await response.text())].filter(([name]) => name.startsWith('portcullis_process_heap_used_bytes{') && name.includes('generation="old"'));
-    return samples.length > 0 ? samples.reduce((sum, [, value]) => sum + value, 0) : Number.POSITIVE_INFINITY;
-  } catch {
-    return Number.POSITIVE_INFINITY;
+    for (const pid of pids) sum += await liveHeapBytes(pid);
+    return sum;
+  } catch (error) {
+    log(`live heap not measured: ${(error as Error).message}`);
+    return undefined;
   }
+}
+
+function difference(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : a - b;
+}
+
+function mib(bytes: number | undefined): string {
+  return bytes === undefined ? 'not measured' : `${(bytes / MiB).toFixed(1)} MiB`;
+}
+
+function heapRow(id: string, measurement: string, bytes: number | undefined, count: number): Row {
+  return { id, measurement, unit: 'MiB', better: 'lower', values: bytes === undefined ? {} : { Portcullis: ((bytes / count) * 1000) / MiB }, note: bytes === undefined ? 'not measured: see the log' : undefined };
 }
 
 function rssOf(pids: readonly number[]): number {
@@ -204,7 +217,8 @@ interface Tier {
   secretChange: number[];
   controllerRss: number;
   proxyRss: number;
-  proxyHeap: number;
+  controllerHeap: number | undefined;
+  proxyHeap: number | undefined;
 }
 
 export async function runControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneResult> {
@@ -264,7 +278,7 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     log(`gateway at ${address}; controller pids ${pids.controller.join(',')}, proxy pids ${pids.proxy.join(',')}`);
     await ctx.applyObjects([httpRoute('route-0', `r-0.${DOMAIN}`)]);
     await mustReach('the first route served', async () => (await probeHttp(address, `r-0.${DOMAIN}`)) === 200, 120_000);
-    const baseline = await settledMemory(pids, cluster.config.proxyAdminPort);
+    const baseline = await settledMemory(pids, log);
 
     let programmed = 1;
     for (const target of [...options.routeCounts].sort((a, b) => a - b)) {
@@ -276,10 +290,10 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
       const programMs = performance.now() - started;
       // Steady state before probing: the controller has caught up (status written for every route).
       await mustReach(`${target} routes attached in the Gateway status`, async () => (await attachedRoutes(ctx, 'http')) >= target + tiers.reduce((sum, t) => sum + t.probes, 0), 900_000);
-      const memory = await settledMemory(pids, cluster.config.proxyAdminPort);
+      const memory = await settledMemory(pids, log);
       const { probes } = options;
-      const tier: Tier = { routes: target, programMs, probes, routeApply: [], secretChange: [], controllerRss: memory.controller, proxyRss: memory.proxy, proxyHeap: memory.proxyHeap };
-      log(`${target} routes programmed in ${(programMs / 1000).toFixed(1)} s; RSS controller ${(tier.controllerRss / MiB).toFixed(0)} MiB, proxy ${(tier.proxyRss / MiB).toFixed(0)} MiB (V8 old generation ${(tier.proxyHeap / MiB).toFixed(0)} MiB)`);
+      const tier: Tier = { routes: target, programMs, probes, routeApply: [], secretChange: [], controllerRss: memory.controller, proxyRss: memory.proxy, controllerHeap: memory.controllerHeap, proxyHeap: memory.proxyHeap };
+      log(`${target} routes programmed in ${(programMs / 1000).toFixed(1)} s; RSS controller ${(tier.controllerRss / MiB).toFixed(0)} MiB, proxy ${(tier.proxyRss / MiB).toFixed(0)} MiB; live heap controller ${mib(tier.controllerHeap)}, proxy ${mib(tier.proxyHeap)}`);
       for (let probe = 0; probe < probes; probe++) {
         const name = `probe-${target}-${probe}`;
         const host = `p-${target}-${probe}.${DOMAIN}`;
@@ -299,7 +313,7 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     // Certificates: Ingress hosts, each with its own TLS Secret, as many as the largest route tier.
     const certificates = blocks;
     const secrets = await Promise.all(Array.from({ length: certificates }, (_, i) => issue(`c-${i}.${DOMAIN}`)));
-    const before = await settledMemory(pids, cluster.config.proxyAdminPort);
+    const before = await settledMemory(pids, log);
     const started = performance.now();
     let appliedMs = 0;
     const applying = applyMany(ctx, secrets.flatMap((material, i) => [
@@ -315,8 +329,8 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     // The status of every Ingress, written after the proxy serves them: the last one applied is the last one written.
     await ctx.ingressAddress(`ingress-${certificates - 1}`);
     const statusesMs = performance.now() - started;
-    const after = await settledMemory(pids, cluster.config.proxyAdminPort);
-    log(`${certificates} Ingress hosts with their own certificates: applied in ${(appliedMs / 1000).toFixed(1)} s, served in ${(certificatesMs / 1000).toFixed(1)} s, every status written in ${(statusesMs / 1000).toFixed(1)} s; RSS controller +${((after.controller - before.controller) / MiB).toFixed(0)} MiB, proxy +${((after.proxy - before.proxy) / MiB).toFixed(0)} MiB (V8 old generation +${((after.proxyHeap - before.proxyHeap) / MiB).toFixed(0)} MiB)`);
+    const after = await settledMemory(pids, log);
+    log(`${certificates} Ingress hosts with their own certificates: applied in ${(appliedMs / 1000).toFixed(1)} s, served in ${(certificatesMs / 1000).toFixed(1)} s, every status written in ${(statusesMs / 1000).toFixed(1)} s; RSS controller +${((after.controller - before.controller) / MiB).toFixed(0)} MiB, proxy +${((after.proxy - before.proxy) / MiB).toFixed(0)} MiB; live heap controller +${mib(difference(after.controllerHeap, before.controllerHeap))}, proxy +${mib(difference(after.proxyHeap, before.proxyHeap))}`);
 
     const largest = tiers[tiers.length - 1]!;
     const perThousand = (bytes: number, count: number) => ((bytes / count) * 1000) / MiB;
@@ -334,12 +348,14 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     const routesAtLargest = largest.routes + tiers.slice(0, -1).reduce((sum, t) => sum + t.probes, 0);
     rows.push({ id: 'controller-rss-routes', measurement: `5. controller RSS per 1,000 HTTPRoutes (from 1 to ${routesAtLargest})`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(largest.controllerRss - baseline.controller, routesAtLargest - 1) } });
     rows.push({ id: 'proxy-rss-routes', measurement: `5. proxy RSS per 1,000 HTTPRoutes (from 1 to ${routesAtLargest}; primary + workers)`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(largest.proxyRss - baseline.proxy, routesAtLargest - 1) } });
-    rows.push({ id: 'proxy-heap-routes', measurement: `5. proxy V8 old generation per 1,000 HTTPRoutes (from 1 to ${routesAtLargest}; primary + workers)`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(largest.proxyHeap - baseline.proxyHeap, routesAtLargest - 1) } });
+    rows.push(heapRow('controller-heap-routes', `5. controller live JS heap per 1,000 HTTPRoutes (from 1 to ${routesAtLargest})`, difference(largest.controllerHeap, baseline.controllerHeap), routesAtLargest - 1));
+    rows.push(heapRow('proxy-heap-routes', `5. proxy live JS heap per 1,000 HTTPRoutes (from 1 to ${routesAtLargest}; primary + workers)`, difference(largest.proxyHeap, baseline.proxyHeap), routesAtLargest - 1));
     rows.push({ id: 'certs-served', measurement: `5. ${certificates} Ingress hosts with own TLS Secret, applied 16 at a time: first apply → last certificate served, seconds`, unit: 's', better: 'lower', values: { Portcullis: certificatesMs / 1000 }, note: `applying them took ${(appliedMs / 1000).toFixed(1)} s` });
     rows.push({ id: 'certs-status', measurement: `5. the same: first apply → every Ingress status written, seconds`, unit: 's', better: 'lower', values: { Portcullis: statusesMs / 1000 } });
     rows.push({ id: 'controller-rss-certs', measurement: `5. controller RSS per 1,000 Ingress hosts with own TLS Secret (${certificates} added)`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(after.controller - before.controller, certificates) } });
     rows.push({ id: 'proxy-rss-certs-cluster', measurement: `5. proxy RSS per 1,000 Ingress hosts with own TLS Secret (${certificates} added; primary + workers)`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(after.proxy - before.proxy, certificates) } });
-    rows.push({ id: 'proxy-heap-certs-cluster', measurement: `5. proxy V8 old generation per 1,000 Ingress hosts with own TLS Secret (${certificates} added; primary + workers)`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(after.proxyHeap - before.proxyHeap, certificates) } });
+    rows.push(heapRow('controller-heap-certs', `5. controller live JS heap per 1,000 Ingress hosts with own TLS Secret (${certificates} added)`, difference(after.controllerHeap, before.controllerHeap), certificates));
+    rows.push(heapRow('proxy-heap-certs-cluster', `5. proxy live JS heap per 1,000 Ingress hosts with own TLS Secret (${certificates} added; primary + workers)`, difference(after.proxyHeap, before.proxyHeap), certificates));
 
     lines.push(`## Control plane (measurement 5): how
 
@@ -356,17 +372,18 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
 - Memory: RSS (VmRSS) of the controller and of the proxy's process tree once each tier is served and settled: the
   lowest of readings every ${SETTLE_SAMPLE_MS / 1000} s for ${SETTLE_MS / 1000} s (V8 returns a burst's garbage to the system some
   20–40 s after it, not on a schedule). RSS counts the node binary's pages in every process and V8's unused
-  reserve, so what the proxy's configuration holds is read as its V8 old generation in use (its
-  \`portcullis_process_heap_used_bytes{generation="old"}\` metric, primary and workers summed, lowest reading in
-  the same window, after V8's own full collection of a quiet process); per 1,000
+  reserve, so what each holds is also read as its live JS heap: right after that window, each process (the
+  controller; the proxy's primary and workers, summed) is sent SIGUSR1, which opens Node's inspector, asked
+  over it for a full garbage collection and the heap in use after it, and the inspector is closed again
+  (bench/lib/live-heap.ts); per 1,000
   routes from the difference between 1 route and the largest tier. Certificates: ${certificates} Ingresses, each with its
   own host and TLS Secret (so this includes an Ingress rule each); and a bare proxy (\`bench/proxy-config-apply.ts\`,
   one worker) with ${blocks} HTTPS blocks each with its own certificate against the same blocks sharing one.
 - Translate time: \`bench/translate.ts\` (pure function, 3 rules per route, median of 20 after warm-up).
 
-| routes programmed | time to program them | route apply → 200 p50 / p99 | Secret change → served p50 / p99 | controller RSS | proxy RSS | proxy V8 old generation |
-|---:|---:|---:|---:|---:|---:|---:|
-${tiers.map((t) => `| ${t.routes} | ${(t.programMs / 1000).toFixed(1)} s | ${median(t.routeApply).toFixed(0)} / ${percentile(t.routeApply, 0.99).toFixed(0)} ms | ${median(t.secretChange).toFixed(0)} / ${percentile(t.secretChange, 0.99).toFixed(0)} ms | ${(t.controllerRss / MiB).toFixed(0)} MiB | ${(t.proxyRss / MiB).toFixed(0)} MiB | ${(t.proxyHeap / MiB).toFixed(0)} MiB |`).join('\n')}
+| routes programmed | time to program them | route apply → 200 p50 / p99 | Secret change → served p50 / p99 | controller RSS | proxy RSS | controller live JS heap | proxy live JS heap |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+${tiers.map((t) => `| ${t.routes} | ${(t.programMs / 1000).toFixed(1)} s | ${median(t.routeApply).toFixed(0)} / ${percentile(t.routeApply, 0.99).toFixed(0)} ms | ${median(t.secretChange).toFixed(0)} / ${percentile(t.secretChange, 0.99).toFixed(0)} ms | ${(t.controllerRss / MiB).toFixed(0)} MiB | ${(t.proxyRss / MiB).toFixed(0)} MiB | ${mib(t.controllerHeap)} | ${mib(t.proxyHeap)} |`).join('\n')}
 
 ${certificates} Ingress hosts with their own certificates (${certificates * 2} objects, applied 16 at a time in ${(appliedMs / 1000).toFixed(1)} s) were served
 ${(certificatesMs / 1000).toFixed(1)} s after the first apply, and every Ingress showed its address ${(statusesMs / 1000).toFixed(1)} s after it.
