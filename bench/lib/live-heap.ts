@@ -9,7 +9,6 @@ import WebSocket from 'ws';
 const INSPECTOR = 'http://127.0.0.1:9229';
 
 interface InspectorTarget {
-  title: string;
   webSocketDebuggerUrl: string;
 }
 
@@ -25,6 +24,9 @@ export async function liveHeapBytes(pid: number, timeoutMs = 15_000): Promise<nu
       socket.once('error', reject);
     });
     const call = protocolCaller(socket, deadline);
+    // Whoever holds the port answers; its title names the script, not always the pid.
+    const evaluated = (await call('Runtime.evaluate', { expression: 'process.pid', returnByValue: true })) as { result: { value: unknown } };
+    if (evaluated.result.value !== pid) throw new Error(`${INSPECTOR} is the inspector of process ${String(evaluated.result.value)}, not of ${pid}; is another process using port 9229?`);
     await call('HeapProfiler.collectGarbage');
     const usage = (await call('Runtime.getHeapUsage')) as { usedSize: number };
     // Leave the process as we found it: no debugger port open. close() ends our session too.
@@ -37,16 +39,15 @@ export async function liveHeapBytes(pid: number, timeoutMs = 15_000): Promise<nu
   }
 }
 
-/** Waits for the inspector of `pid` to list itself (Node titles its target `<executable>[<pid>]`). */
+/** Waits for an inspector to list a target on the port (the one SIGUSR1 opened, unless the port was taken). */
 async function inspectorTarget(pid: number, deadline: number): Promise<InspectorTarget> {
   let seen = 'nothing';
   while (performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     try {
       const targets = (await (await fetch(`${INSPECTOR}/json/list`, { signal: AbortSignal.timeout(1_000) })).json()) as InspectorTarget[];
-      const found = targets.find((target) => target.title.endsWith(`[${pid}]`));
-      if (found) return found;
-      seen = targets.map((target) => target.title).join(', ') || 'no target';
+      if (targets[0]) return targets[0];
+      seen = 'no target';
     } catch (error) {
       seen = (error as Error).message;
     }

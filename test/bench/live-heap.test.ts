@@ -65,4 +65,19 @@ describe('bench: live JS heap of another process (inspector)', function () {
       squatter.close();
     }
   });
+
+  it('refuses to measure another Node process that holds the inspector port, and leaves its debugger open', async () => {
+    const other = spawn(process.execPath, ['--inspect=127.0.0.1:9229', '-e', 'setInterval(() => {}, 1000); process.send("ready")'], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+    try {
+      await once(other, 'message');
+      let failure: Error | undefined;
+      await liveHeapBytes(child.pid!, 5_000).catch((error: Error) => (failure = error));
+      expect(failure?.message).to.equal(`http://127.0.0.1:9229 is the inspector of process ${other.pid}, not of ${child.pid}; is another process using port 9229?`);
+      const targets = (await (await fetch('http://127.0.0.1:9229/json/list')).json()) as unknown[];
+      expect(targets, "the other process's debugger").to.have.length(1);
+    } finally {
+      other.kill();
+      await once(other, 'exit');
+    }
+  });
 });
