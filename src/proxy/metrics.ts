@@ -152,17 +152,6 @@ export function renderPrometheus(snapshot: MetricsSnapshot): string {
   return lines.join('\n') + '\n';
 }
 
-/** Reads the text format back: `name{labels}` → value, for tests and the bench. */
-export function parsePrometheus(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
-}
-
 /** The data plane's metrics: one instance per process that serves traffic. */
 export class ProxyMetrics {
   readonly registry = new MetricsRegistry();
@@ -209,9 +198,10 @@ const HEAP_USED = 'portcullis_process_heap_used_bytes';
  * (the admin API, and the data plane too with --workers 1) as process="primary", each
  * worker as process="worker" (summed over the workers). RSS includes the node binary's
  * shared pages and V8's unused reserve. The V8 heap in use is split by generation: the
- * young one is mostly garbage waiting for its next scavenge (up to a few MiB, never
- * collected while the process is idle); the old one, read when the process has been
- * quiet for a while (V8 runs a full collection then), is what it really holds.
+ * young one is new objects, mostly garbage until the next scavenge (up to a few MiB, which
+ * an idle process may keep for a long time); the old one is what survived, plus garbage
+ * until the next full collection: an upper bound on what the process holds. (The bench
+ * reads the exact figure after forcing a collection: bench/lib/live-heap.ts.)
  */
 export function processMemorySnapshot(role: 'primary' | 'worker'): MetricsSnapshot {
   const registry = new MetricsRegistry();
