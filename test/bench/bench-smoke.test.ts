@@ -12,6 +12,7 @@ import type { BenchReport } from '../../bench/run.js';
 import { ratioOf, type Row } from '../../bench/report.js';
 import { detectTools } from '../../bench/lib/system.js';
 import { measureTranslate } from '../../bench/translate.js';
+import { waitFor } from '../../src/lib/wait.js';
 
 const runScript = fileURLToPath(new URL('../../bench/run.js', import.meta.url));
 
@@ -24,6 +25,36 @@ function runBench(args: string[]): Promise<{ code: number | null; output: string
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
   });
+}
+
+function read(pid: string, file: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+function newMark(): string {
+  return `PORTCULLIS_BENCH_SMOKE_MARK=${process.pid}-${Date.now()}`;
+}
+
+/** Processes with `mark` (NAME=value) in their environment. */
+function marked(mark: string): number[] {
+  return readdirSync('/proc').filter((pid) => read(pid, 'environ').split('\0').includes(mark)).map(Number);
+}
+
+function processesNaming(text: string): number[] {
+  return readdirSync('/proc').filter((pid) => read(pid, 'cmdline').includes(text)).map(Number);
+}
+
+function benchFolderProcesses(): Set<number> {
+  return new Set(processesNaming('portcullis-bench-'));
+}
+
+/** Those of `pids` still alive (zombies waiting for their parent count as gone). */
+function stillRunning(pids: readonly number[]): number[] {
+  return pids.filter((pid) => existsSync(`/proc/${pid}`) && !read(String(pid), 'stat').includes(') Z '));
 }
 
 describe('bench: one-second smoke of npm run bench', function () {
@@ -127,17 +158,8 @@ describe('bench: one-second smoke of npm run bench', function () {
   it('SIGTERM (or Ctrl-C) mid-sample stops every proxy, peer and load generator it started, and exits 143', async () => {
     // What the run starts inherits this mark in its environment, detached process groups included;
     // nginx clears its environment, but names the run's temporary folder on its command line.
-    const mark = `PORTCULLIS_BENCH_SMOKE_MARK=${process.pid}-${Date.now()}`;
-    const read = (pid: string, file: string): string => {
-      try {
-        return readFileSync(`/proc/${pid}/${file}`, 'latin1');
-      } catch {
-        return '';
-      }
-    };
-    const benchFolderProcesses = (): Set<number> => new Set(readdirSync('/proc').filter((pid) => read(pid, 'cmdline').includes('portcullis-bench-')).map(Number));
+    const mark = newMark();
     const before = benchFolderProcesses();
-    const marked = (): number[] => readdirSync('/proc').filter((pid) => read(pid, 'environ').split('\0').includes(mark)).map(Number);
     const out = mkdtempSync(join(tmpdir(), 'portcullis-bench-interrupt-'));
     try {
       const [name, value] = mark.split('=') as [string, string];
@@ -152,17 +174,54 @@ describe('bench: one-second smoke of npm run bench', function () {
         void exited.then(() => reject(new Error(`the bench ended before measuring:\n${stderr}`)));
       });
       await new Promise((resolve) => setTimeout(resolve, 1_000)); // the first sample's load is running
-      const started = [...new Set([...marked(), ...benchFolderProcesses()])].filter((pid) => pid !== child.pid && !before.has(pid));
+      const started = [...new Set([...marked(mark), ...benchFolderProcesses()])].filter((pid) => pid !== child.pid && !before.has(pid));
       // The backend, Portcullis and the Node floor at least (wrk, nginx and HAProxy where installed).
       expect(started.length, stderr).to.be.at.least(3);
       child.kill('SIGTERM');
       expect(await exited, stderr).to.equal(143);
       expect(stderr).to.contain('interrupted: stopping the proxies, peers and cluster this run started');
       expect(stderr).to.not.contain('data plane failed');
-      const left = started.filter((pid) => existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'latin1').includes(') Z '));
-      expect(left, stderr).to.deep.equal([]);
+      expect(stillRunning(started), stderr).to.deep.equal([]);
     } finally {
       rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM while it times `npm run conformance` stops that run and its cluster, and removes its folder', async function () {
+    this.timeout(300_000);
+    const mark = newMark();
+    const [name, value] = mark.split('=') as [string, string];
+    const out = mkdtempSync(join(tmpdir(), 'portcullis-bench-interrupt-'));
+    const child = spawn(process.execPath, [runScript, '--only', 'conformance', '--no-cold', '--out', join(out, 'RESULTS.md')], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, [name]: value } });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let home = '';
+    // What the run started: by the mark or by its folder on the command line.
+    const ours = (): number[] => [...new Set([...marked(mark), ...(home ? processesNaming(home) : [])])].filter((pid) => pid !== child.pid);
+    try {
+      // The run's own folder (its PORTCULLIS_HOME), named in the bench's log line.
+      home = await waitFor({ what: 'the conformance run to start', timeoutMs: 60_000 }, async () => /--report-output (\S+)\/report\.yaml/.exec(stderr)?.[1], () => stderr);
+      // Interrupt once its cluster runs.
+      await waitFor({ what: 'its cluster', timeoutMs: 240_000 }, async () => ours().some((pid) => read(String(pid), 'cmdline').includes('kube-apiserver')) || undefined, () => stderr);
+      const started = ours();
+      child.kill('SIGTERM');
+      // Stopped, not left to finish: the run goes on for over a minute after its cluster is up,
+      // and the bench waits for it to end before it exits.
+      const code = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 30_000))]);
+      expect(code, `the bench 30 s after SIGTERM\n${stderr}`).to.equal(143);
+      expect(stillRunning([...new Set([...started, ...ours()])]), stderr).to.deep.equal([]);
+      expect(existsSync(home), `${home} after the interrupt`).to.equal(false);
+    } finally {
+      for (const pid of [child.pid!, ...ours()]) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      rmSync(out, { recursive: true, force: true });
+      if (home) rmSync(home, { recursive: true, force: true });
     }
   });
 
