@@ -249,9 +249,15 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
   const home = mkdtempSync(join(tmpdir(), 'portcullis-bench-cluster-'));
   const previousHome = process.env.PORTCULLIS_HOME;
   process.env.PORTCULLIS_HOME = home;
-  const { startLocalCluster } = await import('../src/cluster/local/provider.js');
+  const { deleteLocalCluster, startLocalCluster } = await import('../src/cluster/local/provider.js');
   const clusterStarted = performance.now();
-  const cluster = await startLocalCluster({ name: 'bench', apiPort: 0, progress: (line) => log(`cluster: ${line}`) });
+  // Interrupted while it starts (the first run builds the control plane for minutes): nothing
+  // has the cluster yet to tear it down, so delete it by name, and the folder with it.
+  const forgetStarting = onInterrupt(async () => {
+    await deleteLocalCluster('bench');
+    rmSync(home, { recursive: true, force: true });
+  });
+  const cluster = await startLocalCluster({ name: 'bench', apiPort: 0, progress: (line) => log(`cluster: ${line}`) }).finally(forgetStarting);
   log(`local cluster up in ${((performance.now() - clusterStarted) / 1000).toFixed(1)} s`);
   const forgetCluster = onInterrupt(async () => {
     await cluster.down();
