@@ -14,7 +14,8 @@ import { controllerName, type Snapshot } from '../src/controller/gatewayapi-type
 import { translate, type TranslateOptions } from '../src/controller/translate/index.js';
 
 const namespace = 'bench';
-const meta = (name: string, i = 0) => ({ name, namespace, creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
+// creationTimestamp as the API server writes it: RFC 3339 in whole seconds.
+const meta = (name: string, i = 0) => ({ name, namespace, creationTimestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString().replace('.000Z', 'Z') });
 
 export interface TranslateTiming {
   routes: number;
