@@ -155,10 +155,8 @@ const SETTLE_SAMPLE_MS = 2_000;
  * growing configurations up to 1,000 certificates held 181 MiB more than empty for 20 s, then
  * 98 MiB from 30 s on; after 180 pushes its tree read 116+150+158 MiB 40 s after one burst and
  * 114+90+90 after the next, identical, one. A single reading measured when the garbage went.
- * Then what each holds in JavaScript: the live heap of every process after a full
- * collection (bench/lib/live-heap.ts), undefined if an inspector could not be reached.
  */
-async function settledMemory(pids: { controller: readonly number[]; proxy: readonly number[] }, log: (line: string) => void): Promise<Memory> {
+async function settledRss(pids: Pids): Promise<{ controller: number; proxy: number }> {
   let controller = Number.POSITIVE_INFINITY;
   let proxy = Number.POSITIVE_INFINITY;
   for (let waited = 0; waited < SETTLE_MS; waited += SETTLE_SAMPLE_MS) {
@@ -166,14 +164,23 @@ async function settledMemory(pids: { controller: readonly number[]; proxy: reado
     controller = Math.min(controller, rssOf(pids.controller));
     proxy = Math.min(proxy, rssOf(pids.proxy));
   }
-  return { controller, proxy, controllerHeap: await liveHeapOf(pids.controller, log), proxyHeap: await liveHeapOf(pids.proxy, log) };
+  return { controller, proxy };
 }
 
-interface Memory {
-  controller: number;
-  proxy: number;
-  controllerHeap: number | undefined;
-  proxyHeap: number | undefined;
+type Pids = { controller: readonly number[]; proxy: readonly number[] };
+
+/**
+ * What the controller and the proxy hold in JavaScript: the live heap of every process
+ * after a full collection (bench/lib/live-heap.ts), undefined if an inspector could not be
+ * reached. The collection also shrinks their heaps, so a tier is measured after its
+ * latency probes, never just before them.
+ */
+async function liveHeaps(pids: Pids, log: (line: string) => void): Promise<{ controllerHeap: number | undefined; proxyHeap: number | undefined }> {
+  return { controllerHeap: await liveHeapOf(pids.controller, log), proxyHeap: await liveHeapOf(pids.proxy, log) };
+}
+
+async function settledMemory(pids: Pids, log: (line: string) => void): Promise<{ controller: number; proxy: number; controllerHeap: number | undefined; proxyHeap: number | undefined }> {
+  return { ...(await settledRss(pids)), ...(await liveHeaps(pids, log)) };
 }
 
 async function liveHeapOf(pids: readonly number[], log: (line: string) => void): Promise<number | undefined> {
@@ -296,10 +303,10 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
       const programMs = performance.now() - started;
       // Steady state before probing: the controller has caught up (status written for every route).
       await mustReach(`${target} routes attached in the Gateway status`, async () => (await attachedRoutes(ctx, 'http')) >= target + tiers.reduce((sum, t) => sum + t.probes, 0), 900_000);
-      const memory = await settledMemory(pids, log);
+      const rss = await settledRss(pids);
       const { probes } = options;
-      const tier: Tier = { routes: target, programMs, probes, routeApply: [], secretChange: [], controllerRss: memory.controller, proxyRss: memory.proxy, controllerHeap: memory.controllerHeap, proxyHeap: memory.proxyHeap };
-      log(`${target} routes programmed in ${(programMs / 1000).toFixed(1)} s; RSS controller ${(tier.controllerRss / MiB).toFixed(0)} MiB, proxy ${(tier.proxyRss / MiB).toFixed(0)} MiB; live heap controller ${mib(tier.controllerHeap)}, proxy ${mib(tier.proxyHeap)}`);
+      const tier: Tier = { routes: target, programMs, probes, routeApply: [], secretChange: [], controllerRss: rss.controller, proxyRss: rss.proxy, controllerHeap: undefined, proxyHeap: undefined };
+      log(`${target} routes programmed in ${(programMs / 1000).toFixed(1)} s; RSS controller ${(tier.controllerRss / MiB).toFixed(0)} MiB, proxy ${(tier.proxyRss / MiB).toFixed(0)} MiB`);
       for (let probe = 0; probe < probes; probe++) {
         const name = `probe-${target}-${probe}`;
         const host = `p-${target}-${probe}.${DOMAIN}`;
@@ -313,6 +320,8 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
         tier.secretChange.push(await until(changed, async () => (await probeServedSerial(address, `secret.${DOMAIN}`)) === serial));
       }
       log(`${target} routes: route apply → served p50 ${median(tier.routeApply).toFixed(0)} ms p99 ${percentile(tier.routeApply, 0.99).toFixed(0)} ms; Secret change → served p50 ${median(tier.secretChange).toFixed(0)} ms p99 ${percentile(tier.secretChange, 0.99).toFixed(0)} ms`);
+      Object.assign(tier, await liveHeaps(pids, log));
+      log(`${target} routes and ${probes} probe routes: live heap controller ${mib(tier.controllerHeap)}, proxy ${mib(tier.proxyHeap)}`);
       tiers.push(tier);
     }
 
@@ -350,12 +359,14 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
       rows.push({ id: `secret-change-${tier.routes}`, measurement: `5. Secret changed → new certificate served, ${tier.routes} routes programmed: p50`, unit: 'ms', better: 'lower', values: { Portcullis: median(tier.secretChange) } });
       rows.push({ id: `secret-change-p99-${tier.routes}`, measurement: `5. Secret changed → new certificate served, ${tier.routes} routes programmed: p99 (${tier.probes} probes)`, unit: 'ms', better: 'lower', values: { Portcullis: percentile(tier.secretChange, 0.99) }, note: timeouts(tier.secretChange) });
     }
-    // The largest tier was measured with the smaller tiers' probe routes in place too.
+    // The largest tier's RSS was read with the smaller tiers' probe routes in place too, its
+    // live heap after its own probes as well.
     const routesAtLargest = largest.routes + tiers.slice(0, -1).reduce((sum, t) => sum + t.probes, 0);
+    const routesAtLargestHeap = routesAtLargest + largest.probes;
     rows.push({ id: 'controller-rss-routes', measurement: `5. controller RSS per 1,000 HTTPRoutes (from 1 to ${routesAtLargest})`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(largest.controllerRss - baseline.controller, routesAtLargest - 1) } });
     rows.push({ id: 'proxy-rss-routes', measurement: `5. proxy RSS per 1,000 HTTPRoutes (from 1 to ${routesAtLargest}; primary + workers)`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(largest.proxyRss - baseline.proxy, routesAtLargest - 1) } });
-    rows.push(heapRow('controller-heap-routes', `5. controller live JS heap per 1,000 HTTPRoutes (from 1 to ${routesAtLargest})`, difference(largest.controllerHeap, baseline.controllerHeap), routesAtLargest - 1));
-    rows.push(heapRow('proxy-heap-routes', `5. proxy live JS heap per 1,000 HTTPRoutes (from 1 to ${routesAtLargest}; primary + workers)`, difference(largest.proxyHeap, baseline.proxyHeap), routesAtLargest - 1));
+    rows.push(heapRow('controller-heap-routes', `5. controller live JS heap per 1,000 HTTPRoutes (from 1 to ${routesAtLargestHeap})`, difference(largest.controllerHeap, baseline.controllerHeap), routesAtLargestHeap - 1));
+    rows.push(heapRow('proxy-heap-routes', `5. proxy live JS heap per 1,000 HTTPRoutes (from 1 to ${routesAtLargestHeap}; primary + workers)`, difference(largest.proxyHeap, baseline.proxyHeap), routesAtLargestHeap - 1));
     rows.push({ id: 'certs-served', measurement: `5. ${certificates} Ingress hosts with own TLS Secret, applied 16 at a time: first apply → last certificate served, seconds`, unit: 's', better: 'lower', values: { Portcullis: certificatesMs / 1000 }, note: `applying them took ${(appliedMs / 1000).toFixed(1)} s` });
     rows.push({ id: 'certs-status', measurement: `5. the same: first apply → every Ingress status written, seconds`, unit: 's', better: 'lower', values: { Portcullis: statusesMs / 1000 } });
     rows.push({ id: 'controller-rss-certs', measurement: `5. controller RSS per 1,000 Ingress hosts with own TLS Secret (${certificates} added)`, unit: 'MiB', better: 'lower', values: { Portcullis: perThousand(after.controller - before.controller, certificates) } });
@@ -378,10 +389,10 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
 - Memory: RSS (VmRSS) of the controller and of the proxy's process tree once each tier is served and settled: the
   lowest of readings every ${SETTLE_SAMPLE_MS / 1000} s for ${SETTLE_MS / 1000} s (V8 returns a burst's garbage to the system some
   20–40 s after it, not on a schedule). RSS counts the node binary's pages in every process and V8's unused
-  reserve, so what each holds is also read as its live JS heap: right after that window, each process (the
-  controller; the proxy's primary and workers, summed) is sent SIGUSR1, which opens Node's inspector, asked
-  over it for a full garbage collection and the heap in use after it, and the inspector is closed again
-  (bench/lib/live-heap.ts); per 1,000
+  reserve, so what each holds is also read as its live JS heap: each process (the controller; the proxy's
+  primary and workers, summed) is sent SIGUSR1, which opens Node's inspector, asked over it for a full garbage
+  collection and the heap in use after it, and the inspector is closed again (bench/lib/live-heap.ts); for a
+  tier after its probes (the collection shrinks the heaps, which must not weigh on the probes); per 1,000
   routes from the difference between 1 route and the largest tier. Certificates: ${certificates} Ingresses, each with its
   own host and TLS Secret (so this includes an Ingress rule each); and a bare proxy (\`bench/proxy-config-apply.ts\`,
   one worker) with ${blocks} HTTPS blocks each with its own certificate against the same blocks sharing one.
