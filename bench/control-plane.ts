@@ -321,7 +321,7 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
       }
       log(`${target} routes: route apply → served p50 ${median(tier.routeApply).toFixed(0)} ms p99 ${percentile(tier.routeApply, 0.99).toFixed(0)} ms; Secret change → served p50 ${median(tier.secretChange).toFixed(0)} ms p99 ${percentile(tier.secretChange, 0.99).toFixed(0)} ms`);
       Object.assign(tier, await liveHeaps(pids, log));
-      log(`${target} routes and ${probes} probe routes: live heap controller ${mib(tier.controllerHeap)}, proxy ${mib(tier.proxyHeap)}`);
+      log(`${target} routes and the probe routes so far: live heap controller ${mib(tier.controllerHeap)}, proxy ${mib(tier.proxyHeap)}`);
       tiers.push(tier);
     }
 
