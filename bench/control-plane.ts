@@ -328,7 +328,10 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     // Certificates: Ingress hosts, each with its own TLS Secret, as many as the largest route tier.
     const certificates = blocks;
     const secrets = await Promise.all(Array.from({ length: certificates }, (_, i) => issue(`c-${i}.${DOMAIN}`)));
-    const before = await settledMemory(pids, log);
+    // The live heap as the largest tier left it (nothing changed since); a collection now would
+    // come just before the timed applies.
+    const lastTier = tiers[tiers.length - 1];
+    const before = { ...(await settledRss(pids)), controllerHeap: lastTier?.controllerHeap, proxyHeap: lastTier?.proxyHeap };
     const started = performance.now();
     let appliedMs = 0;
     const applying = applyMany(ctx, secrets.flatMap((material, i) => [
