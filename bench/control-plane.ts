@@ -202,8 +202,13 @@ function mib(bytes: number | undefined): string {
   return bytes === undefined ? 'not measured' : `${(bytes / MiB).toFixed(1)} MiB`;
 }
 
+/** MiB per 1,000 of something, from the bytes `count` of them added. */
+function perThousand(bytes: number, count: number): number {
+  return ((bytes / count) * 1000) / MiB;
+}
+
 function heapRow(id: string, measurement: string, bytes: number | undefined, count: number): Row {
-  return { id, measurement, unit: 'MiB', better: 'lower', values: bytes === undefined ? {} : { Portcullis: ((bytes / count) * 1000) / MiB }, note: bytes === undefined ? 'not measured: see the log' : undefined };
+  return { id, measurement, unit: 'MiB', better: 'lower', values: bytes === undefined ? {} : { Portcullis: perThousand(bytes, count) }, note: bytes === undefined ? 'not measured: see the log' : undefined };
 }
 
 function rssOf(pids: readonly number[]): number {
@@ -248,10 +253,10 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
   const blocks = Math.max(...options.routeCounts);
   const shared = await measureProxyConfigApply(blocks, false);
   const distinct = await measureProxyConfigApply(blocks, true);
-  const perThousandCerts = ((distinct.rssBytes - shared.rssBytes) / blocks) * 1000;
+  const perThousandCerts = perThousand(distinct.rssBytes - shared.rssBytes, blocks);
   log(`bare proxy, ${blocks} blocks: RSS ${(shared.rssBytes / MiB).toFixed(0)} MiB with one certificate, ${(distinct.rssBytes / MiB).toFixed(0)} MiB with ${blocks}; PUT ${distinct.firstMs.toFixed(0)} ms (new certificates), ${distinct.cachedMs.toFixed(0)} ms (cached)`);
   rows.push({ id: 'proxy-put-certs', measurement: `5. proxy PUT /config, ${blocks} HTTPS blocks with their own new certificates`, unit: 'ms', better: 'lower', values: { Portcullis: distinct.firstMs } });
-  rows.push({ id: 'proxy-rss-certs', measurement: '5. proxy RSS per 1,000 certificates (bare proxy, one worker)', unit: 'MiB', better: 'lower', values: { Portcullis: perThousandCerts / MiB } });
+  rows.push({ id: 'proxy-rss-certs', measurement: '5. proxy RSS per 1,000 certificates (bare proxy, one worker)', unit: 'MiB', better: 'lower', values: { Portcullis: perThousandCerts } });
 
   const home = mkdtempSync(join(tmpdir(), 'portcullis-bench-cluster-'));
   const previousHome = process.env.PORTCULLIS_HOME;
@@ -351,7 +356,6 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     log(`${certificates} Ingress hosts with their own certificates: applied in ${(appliedMs / 1000).toFixed(1)} s, served in ${(certificatesMs / 1000).toFixed(1)} s, every status written in ${(statusesMs / 1000).toFixed(1)} s; RSS controller +${((after.controller - before.controller) / MiB).toFixed(0)} MiB, proxy +${((after.proxy - before.proxy) / MiB).toFixed(0)} MiB; live heap controller +${mib(difference(after.controllerHeap, before.controllerHeap))}, proxy +${mib(difference(after.proxyHeap, before.proxyHeap))}`);
 
     const largest = tiers[tiers.length - 1]!;
-    const perThousand = (bytes: number, count: number) => ((bytes / count) * 1000) / MiB;
     const timeouts = (samples: number[]) => {
       const count = samples.filter((ms) => !Number.isFinite(ms)).length;
       return count > 0 ? `${count} of ${samples.length} not served within ${PROBE_TIMEOUT_MS / 1000} s` : undefined;
