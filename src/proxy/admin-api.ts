@@ -13,9 +13,11 @@
 //                  GET /config is the whole IR, hundreds of kB at 1,000 routes).
 //   GET /metrics   Prometheus text format 0.0.4.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { routeOf, sendJson, sendMetrics } from '../lib/http-answers.js';
 import type { Logger } from '../lib/log.js';
 import type { ConfigController, DataPlaneGroup } from './config-controller.js';
-import { mergeSnapshots, processMemorySnapshot, renderPrometheus, SUMMED_GAUGES, type ControlMetrics } from './metrics.js';
+import { mergeSnapshots } from '../lib/metrics.js';
+import { processMemorySnapshot, SUMMED_GAUGES, type ControlMetrics } from './metrics.js';
 
 /** IR documents carry PEM certificates: a few thousand of them fit comfortably. */
 export const MAX_CONFIG_BYTES = 64 * 1024 * 1024;
@@ -25,12 +27,6 @@ export interface AdminApiDependencies {
   group: DataPlaneGroup;
   controlMetrics: ControlMetrics;
   log: Logger;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), 'cache-control': 'no-store', ...headers });
-  res.end(payload);
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
@@ -73,13 +69,9 @@ export function createAdminServer(deps: AdminApiDependencies): http.Server {
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, deps: AdminApiDependencies): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0]!;
-  const methods = ROUTES[path];
-  if (!methods) return sendJson(res, 404, { error: 'NOT_FOUND', message: `no admin route ${path}; routes: ${Object.keys(ROUTES).join(', ')}` });
-  const method = req.method ?? 'GET';
-  if (!methods.includes(method) && !(method === 'HEAD' && methods.includes('GET'))) {
-    return sendJson(res, 405, { error: 'METHOD_NOT_ALLOWED', message: `${path} accepts ${methods.join(', ')}` }, { allow: methods.join(', ') });
-  }
+  const route = routeOf(req, res, ROUTES);
+  if (!route) return;
+  const { path, method } = route;
   switch (path) {
     case '/config':
       return method === 'PUT' ? putConfig(req, res, deps) : getConfig(res, deps);
@@ -93,11 +85,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: AdminApiD
     case '/metrics': {
       const snapshots = await deps.group.metrics();
       deps.controlMetrics.workers.set([], deps.group.size);
-      const merged = mergeSnapshots([deps.controlMetrics.snapshot(), processMemorySnapshot('primary'), ...snapshots], SUMMED_GAUGES);
-      const text = renderPrometheus(merged);
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-      return;
+      return sendMetrics(res, mergeSnapshots([deps.controlMetrics.snapshot(), processMemorySnapshot('primary'), ...snapshots], SUMMED_GAUGES));
     }
   }
 }

@@ -7,7 +7,8 @@ import type { ProxyConfig } from '../ir/types.js';
 import type { Logger } from '../lib/log.js';
 import { redactConfig } from './config-state.js';
 import type { PrepareFailure, PrepareResult } from './data-plane.js';
-import type { ControlMetrics, MetricsSnapshot } from './metrics.js';
+import type { MetricsSnapshot } from '../lib/metrics.js';
+import type { ControlMetrics } from './metrics.js';
 
 /** The data planes one admin API drives: this process, or every cluster worker. */
 export interface DataPlaneGroup {

@@ -8,7 +8,7 @@ import type { Logger } from '../lib/log.js';
 import { compileConfig, SecureContextCache, type RuntimeConfig } from './config-state.js';
 import type { DataPlaneContext } from './data-plane-context.js';
 import { ListenerBindError, ListenerManager, type BindFailure, type PreparedListeners } from './listener-manager.js';
-import type { MetricsSnapshot } from './metrics.js';
+import type { MetricsSnapshot } from '../lib/metrics.js';
 import { UpstreamRegistry } from './upstream-pools.js';
 
 /** Why a prepare failed, as the admin API reports it. */

@@ -12,7 +12,8 @@ import type { ProxyConfig } from '../ir/types.js';
 import type { Logger } from '../lib/log.js';
 import type { DataPlaneGroup } from './config-controller.js';
 import type { DataPlane, PrepareResult } from './data-plane.js';
-import { processMemorySnapshot, type MetricsSnapshot } from './metrics.js';
+import type { MetricsSnapshot } from '../lib/metrics.js';
+import { processMemorySnapshot } from './metrics.js';
 
 type PrimaryMessage =
   | { type: 'init'; ticketKeys: string }

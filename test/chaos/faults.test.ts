@@ -23,8 +23,8 @@ import { SuiteContext, describeConditions } from '../../src/harness/context.js';
 import { defaultTimeouts } from '../../src/harness/timeouts.js';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from '../../src/lib/certs.js';
 import { waitFor } from '../../src/lib/kube.js';
+import { parsePrometheus } from '../../src/lib/metrics.js';
 import { clusterStartTimeoutMs } from '../support/shared-cluster.js';
-import { parsePrometheus } from '../proxy/proxy-harness.js';
 import { alive, componentPid, probe, SteadyClient } from './steady-client.js';
 
 const host = 'steady.example.com';

@@ -1,6 +1,6 @@
 // Prometheus exposition and the cross-worker merge.
 import { expect } from 'chai';
-import { mergeSnapshots, MetricsRegistry, renderPrometheus } from '../../src/proxy/metrics.js';
+import { mergeSnapshots, MetricsRegistry, renderPrometheus } from '../../src/lib/metrics.js';
 
 describe('metrics', () => {
   it('renders counters and gauges with escaped labels (text format 0.0.4)', () => {

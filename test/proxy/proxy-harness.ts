@@ -24,6 +24,7 @@ import type {
   TlsCertificate,
 } from '../../src/ir/types.js';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type KeyMaterial } from '../../src/lib/certs.js';
+import { parsePrometheus } from '../../src/lib/metrics.js';
 import { waitFor as waitUntil } from '../../src/lib/wait.js';
 import { waitForLogLine, type LogLine } from '../support/log-lines.js';
 
@@ -119,16 +120,6 @@ export async function startProxy(extraArgs: string[] = []): Promise<RunningProxy
     },
     stop: () => stopChild(child),
   };
-}
-
-export function parsePrometheus(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return samples;
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
