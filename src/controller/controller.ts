@@ -9,6 +9,7 @@ import { request } from 'undici';
 import { createSelfSignedCertificate } from '../lib/certs.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import type { MetricsSnapshot } from '../lib/metrics.js';
 import type { TlsCertificate } from '../ir/types.js';
 import { LoopbackAddressPool, anyAddress, publishOnService, serviceAddresses } from './addresses.js';
 import type { Snapshot } from './gatewayapi-types.js';
@@ -20,6 +21,8 @@ import { StatusWriter, type ProgrammingState } from './status/writer.js';
 import { translate, type TranslateOptions } from './translate/index.js';
 import { ClusterCaches, type ChangeKind } from './watch/informers.js';
 import { supportedFeatures } from './features.js';
+import type { ControllerHealth } from './health-server.js';
+import { ControllerMetrics } from './metrics.js';
 
 /**
  * - `loopback` (the local provider): each Gateway its own loopback address from `cidr`.
@@ -78,8 +81,9 @@ interface StatusRound {
   programming: ProgrammingState;
 }
 
-export class Controller {
+export class Controller implements ControllerHealth {
   private readonly caches: ClusterCaches;
+  private readonly counters = new ControllerMetrics();
   private readonly writer: StatusWriter;
   private readonly events: EventRecorder;
   private readonly pool?: LoopbackAddressPool;
@@ -126,6 +130,20 @@ export class Controller {
         onStoppedLeading: () => {},
       });
     }
+  }
+
+  notReadyReason(): string | undefined {
+    if (this.stopped) return 'the controller is stopping';
+    return this.cachesListed ? undefined : 'the caches have not listed every watched kind yet';
+  }
+
+  proxyProgrammed(): boolean {
+    return this.programming.applied;
+  }
+
+  metrics(): MetricsSnapshot {
+    this.counters.writesStatus.set([], this.writesStatus ? 1 : 0);
+    return this.counters.snapshot();
   }
 
   /** Only the leader writes status and Events; every replica programs its own proxy. */
@@ -224,6 +242,8 @@ export class Controller {
     this.changes = { spec: new Set(), status: new Set() };
     try {
       const snapshot = this.caches.snapshot();
+      this.counters.passes.inc([retranslate ? 'translate' : 'status']);
+      this.counters.countWatched(snapshot);
       let statuses = this.lastDecided!;
       if (retranslate) {
         const translation = translate(snapshot, this.translateOptions(snapshot));
@@ -235,6 +255,7 @@ export class Controller {
       this.queueStatuses({ snapshot, decided: statuses, versions: this.caches.servedVersions(), programming: this.programming });
     } catch (err) {
       // One broken object must not stop the others: the proxy keeps its last good configuration.
+      this.counters.passFailures.inc([]);
       log.error('reconcile failed; the proxy keeps its last good configuration', { err: errorMessage(err) });
       setTimeout(() => this.schedule(0), 2000);
     } finally {
@@ -257,10 +278,12 @@ export class Controller {
     if (result.kind === 'applied') {
       this.lastApplied = version;
       this.programming = { applied: true };
-      // Where a change's time to be served goes, for whoever reads the log.
-      const ms = (from: number, to: number) => Math.round(to - from);
-      log.info('proxy programmed', { version, listeners: translation.listeners.length, waitedMs: Math.round(waited), translateMs: ms(started, translated), serializeMs: ms(translated, sending), programMs: ms(sending, performance.now()), bytes: serialized.body.length });
+      // Where a change's time to be served goes, for whoever reads the log or the metrics.
+      const phases = { wait: waited, translate: translated - started, serialize: sending - translated, program: performance.now() - sending };
+      this.counters.programmed(version, phases);
+      log.info('proxy programmed', { version, listeners: translation.listeners.length, waitedMs: Math.round(phases.wait), translateMs: Math.round(phases.translate), serializeMs: Math.round(phases.serialize), programMs: Math.round(phases.program), bytes: serialized.body.length });
     } else {
+      this.counters.programFailed(result.kind);
       this.programming = { applied: false, message: result.kind === 'rejected' ? `the proxy rejected configuration ${version}: ${result.message}` : `the proxy is not reachable: ${result.message}` };
       log.warn('programming the proxy failed', { version, result: result.kind, message: result.message });
       setTimeout(() => this.schedule(0), 1000);
@@ -287,6 +310,7 @@ export class Controller {
           const uids = new Map(snapshot.ingresses.map((i) => [`Ingress/${i.metadata?.namespace}/${i.metadata?.name}`, i.metadata?.uid]));
           await this.events.warn(decided.warnings, (object) => uids.get(object));
           const patched = await this.writer.write(snapshot, decided.statuses, versions, programming, new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'));
+          this.counters.statusPatches.inc([], patched);
           log.debug('statuses written', { patched });
         } catch (err) {
           log.error('writing statuses failed; trying again', { err: errorMessage(err) });

@@ -22,6 +22,7 @@ export const usage = `usage: node dist/src/controller/main.js [flags]
   --ingress-class NAME              IngressClass served (default ${ingressClassName})
   --ingress-controller-name NAME    IngressClass spec.controller served (default portcullis.dev/ingress-controller)
   --ingress-http-port P / --ingress-https-port P   where Ingresses are served (defaults 80, 443)
+  --metrics-address HOST:PORT|off   /healthz, /readyz and /metrics (default 127.0.0.1:19001; port 0 picks one)
 `;
 
 export class FlagError extends Error {}
@@ -38,7 +39,24 @@ function seconds(flag: string, value: string): number {
   return n;
 }
 
-export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): { options: Omit<ControllerOptions, 'kc' | 'log'>; kubeconfig?: string } | 'help' {
+/** Where the controller serves /healthz, /readyz and /metrics; undefined: nowhere. */
+export interface MetricsAddress {
+  host: string;
+  port: number;
+}
+
+function metricsAddress(value: string): MetricsAddress | undefined {
+  if (value === 'off') return undefined;
+  const colon = value.lastIndexOf(':');
+  const host = value.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(value.slice(colon + 1));
+  if (colon < 1 || !host || value.slice(colon + 1) === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new FlagError(`--metrics-address must be HOST:PORT (port 0 picks one) or off, got "${value}"`);
+  }
+  return { host, port };
+}
+
+export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): { options: Omit<ControllerOptions, 'kc' | 'log'>; kubeconfig?: string; metricsAddress?: MetricsAddress } | 'help' {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -60,6 +78,7 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): { 
       'ingress-controller-name': { type: 'string', default: 'portcullis.dev/ingress-controller' },
       'ingress-http-port': { type: 'string', default: '80' },
       'ingress-https-port': { type: 'string', default: '443' },
+      'metrics-address': { type: 'string', default: '127.0.0.1:19001' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -85,8 +104,10 @@ export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): { 
   if (!(retryPeriodSeconds < renewDeadlineSeconds && renewDeadlineSeconds < leaseDurationSeconds)) {
     throw new FlagError(`leader election needs --retry-period < --renew-deadline < --lease-duration, got ${retryPeriodSeconds} < ${renewDeadlineSeconds} < ${leaseDurationSeconds}`);
   }
+  const metrics = metricsAddress(values['metrics-address']!);
   return {
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    ...(metrics ? { metricsAddress: metrics } : {}),
     options: {
       proxyAdminUrl: values['proxy-admin']!,
       addressMode,

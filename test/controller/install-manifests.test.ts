@@ -127,6 +127,17 @@ describe('install for real clusters: manifests/install/ and the Dockerfile', fun
       expect(admin.startsWith('127.'), 'the admin API stays on loopback').to.equal(true);
     });
 
+    it('probe the controller where its flags say it serves /healthz and /readyz, on the Pod\'s address', function () {
+      const controller = container('controller');
+      const parsed = parseControllerFlags(controller.args ?? [], { KUBERNETES_SERVICE_HOST: '10.96.0.1' });
+      if (parsed === 'help') throw new Error('unexpected --help');
+      expect(parsed.metricsAddress, 'the kubelet and Prometheus reach the Pod\'s address, not its loopback').to.deep.equal({ host: '0.0.0.0', port: 19001 });
+      const port = controller.ports!.find((p) => p.containerPort === parsed.metricsAddress!.port)!;
+      expect(port, 'a container port for the metrics address').to.not.equal(undefined);
+      expect(controller.livenessProbe!.httpGet).to.deep.equal({ path: '/healthz', port: port.name });
+      expect(controller.readinessProbe!.httpGet).to.deep.equal({ path: '/readyz', port: port.name });
+    });
+
     it('expose every proxy listener port on a LoadBalancer Service that selects the Pods', function () {
       expect(service.spec!.type).to.equal('LoadBalancer');
       expect(service.metadata!.namespace).to.equal(deployment.metadata!.namespace);

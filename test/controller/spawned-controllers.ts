@@ -20,15 +20,20 @@ export async function startProxy(): Promise<Spawned & { adminUrl: string }> {
   return { child, logs, adminUrl: `http://127.0.0.1:${ready.adminPort as number}` };
 }
 
-/** `args` beyond the kubeconfig and the proxy; logs at debug level, so status writes show. */
-export async function startController(kubeconfig: string, adminUrl: string, args: string[]): Promise<Spawned> {
-  const child = spawn(process.execPath, [distEntry('src/controller/main.js'), `--kubeconfig=${kubeconfig}`, `--proxy-admin=${adminUrl}`, ...args], {
+/**
+ * `args` beyond the kubeconfig and the proxy; logs at debug level, so status writes show.
+ * Its /healthz, /readyz and /metrics are on a port of its own (metricsUrl). Resolves once
+ * the controller has started, or with `untilStarted: false` once that endpoint listens.
+ */
+export async function startController(kubeconfig: string, adminUrl: string, args: string[], options: { untilStarted?: boolean } = {}): Promise<Spawned & { metricsUrl: string }> {
+  const child = spawn(process.execPath, [distEntry('src/controller/main.js'), `--kubeconfig=${kubeconfig}`, `--proxy-admin=${adminUrl}`, '--metrics-address=127.0.0.1:0', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, PORTCULLIS_LOG_LEVEL: 'debug' },
   });
   const logs: LogLine[] = [];
-  await waitForLogLine(child, logs, (l) => l.msg === 'controller started', 'controller', startTimeoutMs);
-  return { child, logs };
+  const listening = (l: LogLine) => l.msg === 'health and metrics endpoint listening';
+  await waitForLogLine(child, logs, options.untilStarted === false ? listening : (l) => l.msg === 'controller started', 'controller', startTimeoutMs);
+  return { child, logs, metricsUrl: `http://127.0.0.1:${logs.find(listening)!.port as number}` };
 }
 
 export function stop(process: Spawned | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -124,7 +124,10 @@ export function componentSpecs(config: LocalClusterConfig, paths: ClusterPaths, 
         `--kubeconfig=${pki.kubeconfig('controller')}`,
         `--proxy-admin=http://127.0.0.1:${config.proxyAdminPort}`,
         `--gateway-cidr=${config.gatewayCIDR}`,
+        // Never the default port: several clusters (and an installed controller) may share this machine.
+        `--metrics-address=${config.controllerMetricsPort !== undefined ? `127.0.0.1:${config.controllerMetricsPort}` : 'off'}`,
       ],
+      ...(config.controllerMetricsPort !== undefined ? { readyUrl: `http://127.0.0.1:${config.controllerMetricsPort}/healthz` } : {}),
       stopGraceSeconds: 10,
     },
   ];

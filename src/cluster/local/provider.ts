@@ -136,6 +136,7 @@ async function newClusterConfig(name: string, options: LocalClusterOptions): Pro
     etcdClientPort: await freePort(),
     etcdPeerPort: await freePort(),
     proxyAdminPort: await freePort(),
+    controllerMetricsPort: await freePort(),
     networkIndex: index,
     ...networkPlan(index),
     nodeName: `${name}-node`,
@@ -156,6 +157,7 @@ async function reusePorts(config: LocalClusterConfig, options: LocalClusterOptio
     etcdClientPort: (await portIsFree(config.etcdClientPort)) ? config.etcdClientPort : await freePort(),
     etcdPeerPort: (await portIsFree(config.etcdPeerPort)) ? config.etcdPeerPort : await freePort(),
     proxyAdminPort: (await portIsFree(config.proxyAdminPort)) ? config.proxyAdminPort : await freePort(),
+    controllerMetricsPort: config.controllerMetricsPort !== undefined && (await portIsFree(config.controllerMetricsPort)) ? config.controllerMetricsPort : await freePort(),
   };
 }
 

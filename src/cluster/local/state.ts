@@ -12,6 +12,8 @@ export interface LocalClusterConfig {
   etcdPeerPort: number;
   /** The proxy's admin API on 127.0.0.1, where the controller sends the IR. */
   proxyAdminPort: number;
+  /** The controller's /healthz, /readyz and /metrics on 127.0.0.1 (absent in clusters created before it had them). */
+  controllerMetricsPort?: number;
   /** Which slot of the machine's address plan this cluster holds (several clusters may coexist). */
   networkIndex: number;
   /** Pods live in network namespaces of their own, on a bridge, with addresses from this range. */
