@@ -15,10 +15,12 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { controllerName, ingressClassName, type Gateway } from '../src/controller/gatewayapi-types.js';
+import { programPhases, type ProgramPhase } from '../src/controller/metrics.js';
 import { SuiteContext } from '../src/harness/context.js';
 import { defaultTimeouts } from '../src/harness/timeouts.js';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type KeyMaterial } from '../src/lib/certs.js';
 import { onInterrupt } from '../src/lib/interrupt.js';
+import { parsePrometheus } from '../src/lib/metrics.js';
 import { packageRoot } from '../src/lib/paths.js';
 import { measureProxyConfigApply } from './proxy-config-apply.js';
 import { liveHeapBytes } from './lib/live-heap.js';
@@ -144,6 +146,33 @@ function componentPids(proxyAdminPort: number): { controller: number[]; proxy: n
   return { controller: tree(matches.controller), proxy: tree(matches.proxy) };
 }
 
+/** The controller's own account of its programs (src/controller/metrics.ts): how many applied, and seconds per phase summed over them. */
+interface PhaseTotals {
+  programs: number;
+  seconds: Record<ProgramPhase, number>;
+}
+
+async function phaseTotals(metricsUrl: string): Promise<PhaseTotals> {
+  const response = await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  if (!response.ok) throw new Error(`${metricsUrl}/metrics answered ${response.status}`);
+  const samples = parsePrometheus(await response.text());
+  const seconds = Object.fromEntries(programPhases.map((phase) => [phase, samples.get(`portcullis_controller_program_phase_seconds_total{phase="${phase}"}`) ?? 0]));
+  return { programs: samples.get('portcullis_controller_programs_total{result="applied"}') ?? 0, seconds: seconds as PhaseTotals['seconds'] };
+}
+
+/** Where the programs between two readings spent their time: the mean milliseconds per phase. */
+interface PhaseMeans {
+  programs: number;
+  ms: Record<ProgramPhase, number>;
+}
+
+function phaseMeans(before: PhaseTotals, after: PhaseTotals): PhaseMeans | undefined {
+  const programs = after.programs - before.programs;
+  if (programs <= 0) return undefined;
+  const ms = Object.fromEntries(programPhases.map((phase) => [phase, ((after.seconds[phase] - before.seconds[phase]) * 1000) / programs]));
+  return { programs, ms: ms as PhaseMeans['ms'] };
+}
+
 /** How long after a burst of configuration passes RSS is read. */
 const SETTLE_MS = 40_000;
 const SETTLE_SAMPLE_MS = 2_000;
@@ -231,6 +260,17 @@ interface Tier {
   proxyRss: number;
   controllerHeap: number | undefined;
   proxyHeap: number | undefined;
+  /** Where the probes' programs spent their time, as the controller counts it; undefined if it could not be read. */
+  phases: PhaseMeans | undefined;
+}
+
+function phaseRow(tier: Tier): string {
+  const probes = [...tier.routeApply, ...tier.secretChange].filter(Number.isFinite);
+  const mean = probes.reduce((sum, ms) => sum + ms, 0) / probes.length;
+  if (!tier.phases) return `| ${tier.routes} | not read: see the log | | | | | | ${mean.toFixed(0)} ms |`;
+  const { programs, ms } = tier.phases;
+  const all = programPhases.reduce((sum, phase) => sum + ms[phase], 0);
+  return `| ${tier.routes} | ${programs} | ${programPhases.map((phase) => `${ms[phase].toFixed(1)} ms`).join(' | ')} | ${all.toFixed(0)} ms | ${mean.toFixed(0)} ms |`;
 }
 
 export async function runControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneResult> {
@@ -293,6 +333,7 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     } as KubernetesObject]);
     const address = await ctx.gatewayAddress('bench');
     const pids = componentPids(cluster.config.proxyAdminPort);
+    const metricsUrl = `http://127.0.0.1:${cluster.config.controllerMetricsPort}`;
     log(`gateway at ${address}; controller pids ${pids.controller.join(',')}, proxy pids ${pids.proxy.join(',')}`);
     await ctx.applyObjects([httpRoute('route-0', `r-0.${DOMAIN}`)]);
     await mustReach('the first route served', async () => (await probeHttp(address, `r-0.${DOMAIN}`)) === 200, 120_000);
@@ -310,8 +351,9 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
       await mustReach(`${target} routes attached in the Gateway status`, async () => (await attachedRoutes(ctx, 'http')) >= target + tiers.reduce((sum, t) => sum + t.probes, 0), 900_000);
       const rss = await settledRss(pids);
       const { probes } = options;
-      const tier: Tier = { routes: target, programMs, probes, routeApply: [], secretChange: [], controllerRss: rss.controller, proxyRss: rss.proxy, controllerHeap: undefined, proxyHeap: undefined };
+      const tier: Tier = { routes: target, programMs, probes, routeApply: [], secretChange: [], controllerRss: rss.controller, proxyRss: rss.proxy, controllerHeap: undefined, proxyHeap: undefined, phases: undefined };
       log(`${target} routes programmed in ${(programMs / 1000).toFixed(1)} s; RSS controller ${(tier.controllerRss / MiB).toFixed(0)} MiB, proxy ${(tier.proxyRss / MiB).toFixed(0)} MiB`);
+      const totalsBefore = await phaseTotals(metricsUrl).catch((error: unknown) => log(`controller metrics not read: ${(error as Error).message}`));
       for (let probe = 0; probe < probes; probe++) {
         const name = `probe-${target}-${probe}`;
         const host = `p-${target}-${probe}.${DOMAIN}`;
@@ -325,6 +367,9 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
         tier.secretChange.push(await until(changed, async () => (await probeServedSerial(address, `secret.${DOMAIN}`)) === serial));
       }
       log(`${target} routes: route apply → served p50 ${median(tier.routeApply).toFixed(0)} ms p99 ${percentile(tier.routeApply, 0.99).toFixed(0)} ms; Secret change → served p50 ${median(tier.secretChange).toFixed(0)} ms p99 ${percentile(tier.secretChange, 0.99).toFixed(0)} ms`);
+      const totalsAfter = totalsBefore && (await phaseTotals(metricsUrl).catch((error: unknown) => log(`controller metrics not read: ${(error as Error).message}`)));
+      tier.phases = totalsBefore && totalsAfter ? phaseMeans(totalsBefore, totalsAfter) : undefined;
+      if (tier.phases) log(`${target} routes: the probes' ${tier.phases.programs} programs, mean per phase: ${programPhases.map((phase) => `${phase} ${tier.phases!.ms[phase].toFixed(1)} ms`).join(', ')}`);
       Object.assign(tier, await liveHeaps(pids, log));
       log(`${target} routes and the probe routes so far: live heap controller ${mib(tier.controllerHeap)}, proxy ${mib(tier.proxyHeap)}`);
       tiers.push(tier);
@@ -408,6 +453,15 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
 | routes programmed | time to program them | route apply → 200 p50 / p99 | Secret change → served p50 / p99 | controller RSS | proxy RSS | controller live JS heap | proxy live JS heap |
 |---:|---:|---:|---:|---:|---:|---:|---:|
 ${tiers.map((t) => `| ${t.routes} | ${(t.programMs / 1000).toFixed(1)} s | ${median(t.routeApply).toFixed(0)} / ${percentile(t.routeApply, 0.99).toFixed(0)} ms | ${median(t.secretChange).toFixed(0)} / ${percentile(t.secretChange, 0.99).toFixed(0)} ms | ${(t.controllerRss / MiB).toFixed(0)} MiB | ${(t.proxyRss / MiB).toFixed(0)} MiB | ${mib(t.controllerHeap)} | ${mib(t.proxyHeap)} |`).join('\n')}
+
+Where a probe's time goes, as the controller counts it (\`portcullis_controller_program_phase_seconds_total\` over the tier's
+probes, divided by the programs applied meanwhile, one per change): waiting for its pass (the 10 ms debounce, or a pass
+already running), translating, serializing and programming the proxy (its PUT /config, which answers once every worker
+serves the new configuration). The rest of a probe is the API server's write and watch, and the probe's own polling.
+
+| routes programmed | programs applied | wait | translate | serialize | program (the proxy's PUT /config) | the four | a probe, mean |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+${tiers.map((t) => phaseRow(t)).join('\n')}
 
 ${certificates} Ingress hosts with their own certificates (${certificates * 2} objects, applied 16 at a time in ${(appliedMs / 1000).toFixed(1)} s) were served
 ${(certificatesMs / 1000).toFixed(1)} s after the first apply, and every Ingress showed its address ${(statusesMs / 1000).toFixed(1)} s after it.
