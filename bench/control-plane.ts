@@ -16,6 +16,7 @@ import tls from 'node:tls';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { controllerName, ingressClassName, type Gateway } from '../src/controller/gatewayapi-types.js';
 import { programPhases, type ProgramPhase } from '../src/controller/metrics.js';
+import { applyPhases, type ApplyPhase } from '../src/proxy/metrics.js';
 import { SuiteContext } from '../src/harness/context.js';
 import { defaultTimeouts } from '../src/harness/timeouts.js';
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority, type KeyMaterial } from '../src/lib/certs.js';
@@ -146,31 +147,45 @@ function componentPids(proxyAdminPort: number): { controller: number[]; proxy: n
   return { controller: tree(matches.controller), proxy: tree(matches.proxy) };
 }
 
-/** The controller's own account of its programs (src/controller/metrics.ts): how many applied, and seconds per phase summed over them. */
+type Phase = ProgramPhase | `proxy ${ApplyPhase}`;
+
+/** Both sides' own account of the configurations applied: how many, and seconds per phase summed over them. */
 interface PhaseTotals {
   programs: number;
-  seconds: Record<ProgramPhase, number>;
+  applies: number;
+  seconds: Record<Phase, number>;
 }
 
-async function phaseTotals(metricsUrl: string): Promise<PhaseTotals> {
-  const response = await fetch(`${metricsUrl}/metrics`, { signal: AbortSignal.timeout(5_000) });
-  if (!response.ok) throw new Error(`${metricsUrl}/metrics answered ${response.status}`);
-  const samples = parsePrometheus(await response.text());
-  const seconds = Object.fromEntries(programPhases.map((phase) => [phase, samples.get(`portcullis_controller_program_phase_seconds_total{phase="${phase}"}`) ?? 0]));
-  return { programs: samples.get('portcullis_controller_programs_total{result="applied"}') ?? 0, seconds: seconds as PhaseTotals['seconds'] };
+async function metricsOf(url: string): Promise<Map<string, number>> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return parsePrometheus(await response.text());
+}
+
+/** The controller's phases (src/controller/metrics.ts) and, within its "program", the proxy's (src/proxy/metrics.ts). */
+async function phaseTotals(controllerMetricsUrl: string, proxyMetricsUrl: string): Promise<PhaseTotals> {
+  const [controller, proxy] = await Promise.all([metricsOf(controllerMetricsUrl), metricsOf(proxyMetricsUrl)]);
+  const seconds = {} as Record<Phase, number>;
+  for (const phase of programPhases) seconds[phase] = controller.get(`portcullis_controller_program_phase_seconds_total{phase="${phase}"}`) ?? 0;
+  for (const phase of applyPhases) seconds[`proxy ${phase}`] = proxy.get(`portcullis_config_apply_phase_seconds_total{phase="${phase}"}`) ?? 0;
+  return { programs: controller.get('portcullis_controller_programs_total{result="applied"}') ?? 0, applies: proxy.get('portcullis_config_applies_total') ?? 0, seconds };
 }
 
 /** Where the programs between two readings spent their time: the mean milliseconds per phase. */
 interface PhaseMeans {
   programs: number;
-  ms: Record<ProgramPhase, number>;
+  ms: Record<Phase, number>;
 }
+
+const phases: readonly Phase[] = [...programPhases, ...applyPhases.map((phase) => `proxy ${phase}` as const)];
 
 function phaseMeans(before: PhaseTotals, after: PhaseTotals): PhaseMeans | undefined {
   const programs = after.programs - before.programs;
-  if (programs <= 0) return undefined;
-  const ms = Object.fromEntries(programPhases.map((phase) => [phase, ((after.seconds[phase] - before.seconds[phase]) * 1000) / programs]));
-  return { programs, ms: ms as PhaseMeans['ms'] };
+  // Every program is one apply; anything else (a second programmer) would mix the two.
+  if (programs <= 0 || after.applies - before.applies !== programs) return undefined;
+  const ms = {} as Record<Phase, number>;
+  for (const phase of phases) ms[phase] = ((after.seconds[phase] - before.seconds[phase]) * 1000) / programs;
+  return { programs, ms };
 }
 
 /** How long after a burst of configuration passes RSS is read. */
@@ -260,17 +275,17 @@ interface Tier {
   proxyRss: number;
   controllerHeap: number | undefined;
   proxyHeap: number | undefined;
-  /** Where the probes' programs spent their time, as the controller counts it; undefined if it could not be read. */
+  /** Where the probes' programs spent their time, as the controller and the proxy count it; undefined if that is not known. */
   phases: PhaseMeans | undefined;
 }
 
 function phaseRow(tier: Tier): string {
   const probes = [...tier.routeApply, ...tier.secretChange].filter(Number.isFinite);
   const mean = probes.reduce((sum, ms) => sum + ms, 0) / probes.length;
-  if (!tier.phases) return `| ${tier.routes} | not read: see the log | | | | | | ${mean.toFixed(0)} ms |`;
+  if (!tier.phases) return `| ${tier.routes} | not known: see the log | | | | | | | | ${mean.toFixed(0)} ms |`;
   const { programs, ms } = tier.phases;
   const all = programPhases.reduce((sum, phase) => sum + ms[phase], 0);
-  return `| ${tier.routes} | ${programs} | ${programPhases.map((phase) => `${ms[phase].toFixed(1)} ms`).join(' | ')} | ${all.toFixed(0)} ms | ${mean.toFixed(0)} ms |`;
+  return `| ${tier.routes} | ${programs} | ${phases.map((phase) => `${ms[phase].toFixed(1)} ms`).join(' | ')} | ${all.toFixed(0)} ms | ${mean.toFixed(0)} ms |`;
 }
 
 export async function runControlPlane(options: ControlPlaneOptions): Promise<ControlPlaneResult> {
@@ -333,7 +348,8 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
     } as KubernetesObject]);
     const address = await ctx.gatewayAddress('bench');
     const pids = componentPids(cluster.config.proxyAdminPort);
-    const metricsUrl = `http://127.0.0.1:${cluster.config.controllerMetricsPort}`;
+    const controllerMetricsUrl = `http://127.0.0.1:${cluster.config.controllerMetricsPort}/metrics`;
+    const proxyMetricsUrl = `http://127.0.0.1:${cluster.config.proxyAdminPort}/metrics`;
     log(`gateway at ${address}; controller pids ${pids.controller.join(',')}, proxy pids ${pids.proxy.join(',')}`);
     await ctx.applyObjects([httpRoute('route-0', `r-0.${DOMAIN}`)]);
     await mustReach('the first route served', async () => (await probeHttp(address, `r-0.${DOMAIN}`)) === 200, 120_000);
@@ -353,7 +369,7 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
       const { probes } = options;
       const tier: Tier = { routes: target, programMs, probes, routeApply: [], secretChange: [], controllerRss: rss.controller, proxyRss: rss.proxy, controllerHeap: undefined, proxyHeap: undefined, phases: undefined };
       log(`${target} routes programmed in ${(programMs / 1000).toFixed(1)} s; RSS controller ${(tier.controllerRss / MiB).toFixed(0)} MiB, proxy ${(tier.proxyRss / MiB).toFixed(0)} MiB`);
-      const totalsBefore = await phaseTotals(metricsUrl).catch((error: unknown) => log(`controller metrics not read: ${(error as Error).message}`));
+      const totalsBefore = await phaseTotals(controllerMetricsUrl, proxyMetricsUrl).catch((error: unknown) => log(`metrics not read: ${(error as Error).message}`));
       for (let probe = 0; probe < probes; probe++) {
         const name = `probe-${target}-${probe}`;
         const host = `p-${target}-${probe}.${DOMAIN}`;
@@ -367,9 +383,10 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
         tier.secretChange.push(await until(changed, async () => (await probeServedSerial(address, `secret.${DOMAIN}`)) === serial));
       }
       log(`${target} routes: route apply → served p50 ${median(tier.routeApply).toFixed(0)} ms p99 ${percentile(tier.routeApply, 0.99).toFixed(0)} ms; Secret change → served p50 ${median(tier.secretChange).toFixed(0)} ms p99 ${percentile(tier.secretChange, 0.99).toFixed(0)} ms`);
-      const totalsAfter = totalsBefore && (await phaseTotals(metricsUrl).catch((error: unknown) => log(`controller metrics not read: ${(error as Error).message}`)));
+      const totalsAfter = totalsBefore && (await phaseTotals(controllerMetricsUrl, proxyMetricsUrl).catch((error: unknown) => log(`metrics not read: ${(error as Error).message}`)));
       tier.phases = totalsBefore && totalsAfter ? phaseMeans(totalsBefore, totalsAfter) : undefined;
-      if (tier.phases) log(`${target} routes: the probes' ${tier.phases.programs} programs, mean per phase: ${programPhases.map((phase) => `${phase} ${tier.phases!.ms[phase].toFixed(1)} ms`).join(', ')}`);
+      if (tier.phases) log(`${target} routes: the probes' ${tier.phases.programs} programs, mean per phase: ${phases.map((phase) => `${phase} ${tier.phases!.ms[phase].toFixed(1)} ms`).join(', ')}`);
+      else log(`${target} routes: where the probes' time went is not known (the metrics could not be read, or the proxy applied other configurations meanwhile)`);
       Object.assign(tier, await liveHeaps(pids, log));
       log(`${target} routes and the probe routes so far: live heap controller ${mib(tier.controllerHeap)}, proxy ${mib(tier.proxyHeap)}`);
       tiers.push(tier);
@@ -457,10 +474,12 @@ ${tiers.map((t) => `| ${t.routes} | ${(t.programMs / 1000).toFixed(1)} s | ${med
 Where a probe's time goes, as the controller counts it (\`portcullis_controller_program_phase_seconds_total\` over the tier's
 probes, divided by the programs applied meanwhile, one per change): waiting for its pass (the 10 ms debounce, or a pass
 already running), translating, serializing and programming the proxy (its PUT /config, which answers once every worker
-serves the new configuration). The rest of a probe is the API server's write and watch, and the probe's own polling.
+serves the new configuration), and within that, as the proxy counts it (\`portcullis_config_apply_phase_seconds_total\`),
+its admin API parsing and validating the IR and its workers parsing, compiling and committing it. The rest of a probe is
+the API server's write and watch, and the probe's own polling.
 
-| routes programmed | programs applied | wait | translate | serialize | program (the proxy's PUT /config) | the four | a probe, mean |
-|---:|---:|---:|---:|---:|---:|---:|---:|
+| routes programmed | programs applied | wait | translate | serialize | program (the proxy's PUT /config) | of which: proxy validates | proxy workers serve | the four | a probe, mean |
+|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${tiers.map((t) => phaseRow(t)).join('\n')}
 
 ${certificates} Ingress hosts with their own certificates (${certificates * 2} objects, applied 16 at a time in ${(appliedMs / 1000).toFixed(1)} s) were served

@@ -94,8 +94,11 @@ export class ConfigController {
       return this.reject(FAILURE_METRIC[failure.error], FAILURE_STATUS[failure.error], { ...failure });
     }
     this.applied = { config, appliedAt: new Date() };
-    const seconds = (performance.now() - started) / 1000;
+    const done = performance.now();
+    const seconds = (done - started) / 1000;
     this.metrics.configApplies.inc([]);
+    this.metrics.applyPhaseSeconds.inc(['validate'], (validated - started) / 1000);
+    this.metrics.applyPhaseSeconds.inc(['serve'], (done - validated) / 1000);
     this.metrics.configVersion.clear();
     this.metrics.configVersion.set([config.version], 1);
     this.metrics.configLastApply.set([], Math.round(Date.now() / 1000));

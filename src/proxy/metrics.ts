@@ -66,6 +66,10 @@ export function processMemorySnapshot(role: 'primary' | 'worker'): MetricsSnapsh
 /** Gauges that are per-process counts and must be summed across workers. */
 export const SUMMED_GAUGES: ReadonlySet<string> = new Set(['portcullis_connections_active', RESIDENT_MEMORY, HEAP_USED]);
 
+/** The two steps of applying a configuration, as portcullis_config_apply_phase_seconds_total names them. */
+export const applyPhases = ['validate', 'serve'] as const;
+export type ApplyPhase = (typeof applyPhases)[number];
+
 /** The control side's metrics (admin API process): config applies and rejections. */
 export class ControlMetrics {
   readonly registry = new MetricsRegistry();
@@ -75,6 +79,11 @@ export class ControlMetrics {
   readonly configVersion = this.registry.gauge('portcullis_config_version_info', 'The configuration version being served (value 1).', ['version']);
   readonly configLastApply = this.registry.gauge('portcullis_config_last_apply_timestamp_seconds', 'When the serving configuration was applied (Unix time).');
   readonly configApplyDuration = this.registry.gauge('portcullis_config_last_apply_duration_seconds', 'How long the last successful PUT /config took, validation to answer.');
+  readonly applyPhaseSeconds = this.registry.counter(
+    'portcullis_config_apply_phase_seconds_total',
+    'Seconds spent on the applied configurations, summed, by phase: validate (the admin API parses and checks the IR) and serve (every data plane prepares and commits it: each worker parses and compiles it and binds new ports).',
+    ['phase'],
+  );
   readonly workers = this.registry.gauge('portcullis_workers', 'Worker processes serving traffic.');
 
   snapshot(): MetricsSnapshot {

@@ -168,9 +168,15 @@ describe('proxy: admin API', function () {
     expect(post).to.equal(405);
   });
 
-  it('GET /metrics: config applies, rejections by reason, version', async () => {
+  it('GET /metrics: config applies and where their time went, rejections by reason, version', async () => {
     const metrics = await proxy.metrics();
     expect(metrics.get('portcullis_config_applies_total')).to.equal(2);
+    const validate = metrics.get('portcullis_config_apply_phase_seconds_total{phase="validate"}')!;
+    const serve = metrics.get('portcullis_config_apply_phase_seconds_total{phase="serve"}')!;
+    expect(validate).to.be.greaterThan(0);
+    expect(serve).to.be.greaterThan(0);
+    // Summed over both applies: at least the whole of the last one.
+    expect(validate + serve).to.be.at.least(metrics.get('portcullis_config_last_apply_duration_seconds')!);
     expect(metrics.get('portcullis_config_rejections_total{reason="invalid"}')).to.equal(1);
     expect(metrics.get('portcullis_config_rejections_total{reason="invalid-json"}')).to.equal(1);
     expect(metrics.get('portcullis_config_rejections_total{reason="bind-failed"}')).to.equal(1);
