@@ -1,6 +1,6 @@
 // What the reference scenarios share: the guide's test certificate (RSA 2048, SHA-256,
 // CN and SAN demo.example.com, serverAuth), the echo backend, and the guide's checks.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -20,7 +20,9 @@ export interface GuideCertificate extends KeyMaterial {
 /** As the guide: `openssl req -x509 … -subj /CN=demo.example.com` and `kubectl create secret tls demo.example.com`. */
 export async function guideCertificate(ctx: SuiteContext): Promise<GuideCertificate> {
   const material = await createSelfSignedCertificate({ commonName: 'demo.example.com', dnsNames: ['demo.example.com'], algorithm: 'rsa-2048' });
-  const file = join(mkdtempSync(join(tmpdir(), 'portcullis-guide-')), 'server.crt');
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-guide-'));
+  ctx.onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'server.crt');
   writeFileSync(file, material.certPem);
   await ctx.tlsSecret('demo.example.com', material.certPem, material.keyPem);
   return { ...material, file };

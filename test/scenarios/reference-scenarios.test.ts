@@ -1,5 +1,9 @@
 // The reference guide's three scenarios (../shared/SCENARIOS.md) on the local provider,
 // and the other suites, run from the same declarative tests `npm run conformance` runs.
+import { expect } from 'chai';
+import { readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { controllerName, ingressClassName } from '../../src/controller/gatewayapi-types.js';
 import { addConformanceTests } from '../../src/harness/mocha-tests.js';
 import { defaultTimeouts } from '../../src/harness/timeouts.js';
@@ -9,6 +13,7 @@ import { clusterStartTimeoutMs, sharedCluster } from '../support/shared-cluster.
 
 describe('conformance suites on the local provider (as `npm run conformance` runs them)', function () {
   let cluster: StartedLocalCluster;
+  const startedAt = Date.now();
   before(async function () {
     this.timeout(clusterStartTimeoutMs);
     cluster = await sharedCluster();
@@ -18,4 +23,9 @@ describe('conformance suites on the local provider (as `npm run conformance` run
     implementation: { gatewayClass: 'portcullis', ingressClass: ingressClassName, controllerName },
     timeouts: defaultTimeouts,
   }));
+
+  it('leaves none of the guide\'s certificate files (curl --cacert) behind in the temporary folder', function () {
+    const left = readdirSync(tmpdir()).filter((name) => name.startsWith('portcullis-guide-') && statSync(join(tmpdir(), name)).mtimeMs >= startedAt);
+    expect(left).to.deep.equal([]);
+  });
 });
