@@ -1,7 +1,9 @@
 // What a conformance test gets: a fresh namespace, the cluster, the implementation's
 // classes, the timeouts, and helpers that apply manifests, wait for status and check
 // traffic, with messages that show the conditions, certificates and answers actually seen.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { applyObjects, isNotFound, parseManifests, rawGet, waitFor } from '../lib/kube.js';
 import type { Condition, Gateway, GatewayClass, RouteParentStatus } from '../controller/gatewayapi-types.js';
@@ -59,6 +61,7 @@ export class SuiteContext {
   readonly networking: NetworkingV1Api;
   private served?: Promise<Map<string, string[]>>;
   private readonly cleanups: (() => Promise<unknown>)[] = [];
+  private readonly scratchDirs: string[] = [];
 
   constructor(
     readonly kc: KubeConfig,
@@ -304,8 +307,23 @@ export class SuiteContext {
     return name;
   }
 
+  /**
+   * A new temporary folder for files the test's clients read (the CA file of curl --cacert),
+   * named `portcullis-<prefix>-*`; removed when the test ends, also when its namespaces are kept.
+   */
+  scratchDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), `portcullis-${prefix}-`));
+    this.scratchDirs.push(dir);
+    return dir;
+  }
+
+  removeScratchDirs(): void {
+    for (const dir of this.scratchDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  }
+
   /** Runs the cleanups, then deletes the test's namespace. */
   async cleanup(): Promise<void> {
+    this.removeScratchDirs();
     for (const cleanup of this.cleanups.splice(0).reverse()) await cleanup().catch(() => {});
     await this.deleteNamespace();
   }

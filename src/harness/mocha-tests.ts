@@ -60,6 +60,7 @@ export function addConformanceTests(suite: Mocha.Suite, tests: ConformanceTest[]
         try {
           await test.test(ctx);
         } finally {
+          ctx.removeScratchDirs();
           if (!env.keepNamespaces) await ctx.cleanup().catch(() => {});
         }
       }),

@@ -1,7 +1,6 @@
 // What the reference scenarios share: the guide's test certificate (RSA 2048, SHA-256,
 // CN and SAN demo.example.com, serverAuth), the echo backend, and the guide's checks.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { createSelfSignedCertificate, type KeyMaterial } from '../../src/lib/certs.js';
@@ -20,9 +19,7 @@ export interface GuideCertificate extends KeyMaterial {
 /** As the guide: `openssl req -x509 … -subj /CN=demo.example.com` and `kubectl create secret tls demo.example.com`. */
 export async function guideCertificate(ctx: SuiteContext): Promise<GuideCertificate> {
   const material = await createSelfSignedCertificate({ commonName: 'demo.example.com', dnsNames: ['demo.example.com'], algorithm: 'rsa-2048' });
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-guide-'));
-  ctx.onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'server.crt');
+  const file = join(ctx.scratchDir('guide'), 'server.crt');
   writeFileSync(file, material.certPem);
   await ctx.tlsSecret('demo.example.com', material.certPem, material.keyPem);
   return { ...material, file };

@@ -3,7 +3,7 @@
 // GET /config or its metrics.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -15,6 +15,9 @@ import { SuiteContext } from '../../src/harness/context.js';
 import { defaultTimeouts } from '../../src/harness/timeouts.js';
 import { createSelfSignedCertificate } from '../../src/lib/certs.js';
 import { clusterStartTimeoutMs, sharedCluster } from '../support/shared-cluster.js';
+
+/** The reference scenarios' folders for the guide's server.crt (SuiteContext.scratchDir). */
+const guideFolders = () => readdirSync(tmpdir()).filter((name) => name.startsWith('portcullis-guide-'));
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
@@ -36,6 +39,7 @@ describe('--provider existing, and no key material in logs, GET /config or metri
     const testNamespaces = async () => (await cluster.kubeConfig().makeApiClient(CoreV1Api).listNamespace()).items
       .map((ns) => ns.metadata!.name!).filter((name) => name.startsWith('reference-scenario1-gateway-termination-'));
     const before = await testNamespaces();
+    const guidesBefore = guideFolders();
     const result = spawnSync(process.execPath, [
       join(packageRoot, 'bin', 'portcullis.js'), 'conformance', '--provider', 'existing', '--kubeconfig', cluster.kubeconfigPath,
       '--run-test', 'ReferenceScenario1GatewayTermination', '--junit-output', join(out, 'junit.xml'), '--report-output', join(out, 'report.yaml'),
@@ -51,6 +55,9 @@ describe('--provider existing, and no key material in logs, GET /config or metri
     const core = cluster.kubeConfig().makeApiClient(CoreV1Api);
     expect((await core.readNamespace({ name: kept[0]! })).status?.phase).to.equal('Active');
     await core.deleteNamespace({ name: kept[0]! });
+    // What the test wrote outside the cluster is not kept: the guide's server.crt folder is gone.
+    expect(guideFolders().filter((name) => !guidesBefore.includes(name))).to.deep.equal([]);
+    rmSync(out, { recursive: true, force: true }); // kept when the test fails, to look into
   });
 
   it('--grep runs only the tests whose title matches, and the reports list only those', function () {
@@ -64,6 +71,7 @@ describe('--provider existing, and no key material in logs, GET /config or metri
     expect(result.stderr).to.include('conformance: 1 passed, 0 failed, 0 skipped');
     const names = [...readFileSync(join(out, 'junit.xml'), 'utf8').matchAll(/<testcase name="([^":]+)/g)].map((m) => m[1]);
     expect(names).to.deep.equal(['ReferenceScenario3GatewayPassthrough']);
+    rmSync(out, { recursive: true, force: true }); // kept when the test fails, to look into
   });
 
   it('never writes a private key to a log, to GET /config or to the metrics', async function () {

@@ -13,8 +13,9 @@ import { clusterStartTimeoutMs, sharedCluster } from '../support/shared-cluster.
 
 describe('conformance suites on the local provider (as `npm run conformance` runs them)', function () {
   let cluster: StartedLocalCluster;
-  const startedAt = Date.now();
+  let startedAt: number;
   before(async function () {
+    startedAt = Date.now();
     this.timeout(clusterStartTimeoutMs);
     cluster = await sharedCluster();
   });
