@@ -1,15 +1,26 @@
 // One local cluster for the whole test run: started by the first suite that asks for
 // it, deleted by the root hook after every suite has run. State lives in a temporary
 // PORTCULLIS_HOME so tests never touch a developer's own clusters.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCluster, type StartedLocalCluster } from '../../src/cluster/local/provider.js';
 
 let started: Promise<StartedLocalCluster> | undefined;
 
+const ownHome = process.env.PORTCULLIS_HOME === undefined;
 export const testHome = process.env.PORTCULLIS_HOME ?? mkdtempSync(join(tmpdir(), 'portcullis-test-'));
 process.env.PORTCULLIS_HOME = testHome;
+
+/** Removes the temporary PORTCULLIS_HOME once every cluster in it is gone; one that is not empty is kept, to look into. */
+export function removeTestHome(): void {
+  if (!ownHome) return;
+  try {
+    rmdirSync(testHome);
+  } catch {
+    // not empty: something was left behind, and whoever investigates will want it
+  }
+}
 
 /** Generous: the first run on a machine builds the control plane from source. */
 export const clusterStartTimeoutMs = 30 * 60 * 1000;
