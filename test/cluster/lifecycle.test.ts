@@ -60,6 +60,7 @@ describe('local provider: cluster lifecycle and bad input', function () {
       expect(JSON.parse(status.stdout).phase, status.stderr).to.equal('running');
       expect(clusterProcesses(kept.dir).filter(isProcessAlive).length).to.be.greaterThan(3);
     } finally {
+      rmSync(out, { recursive: true, force: true });
       const down = cli(['cluster', 'down', '--name', 'conformance']);
       expect(down.status, down.stderr).to.equal(0);
     }
