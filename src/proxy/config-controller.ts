@@ -6,6 +6,7 @@ import { validateConfig } from '../ir/validate.js';
 import type { ProxyConfig } from '../ir/types.js';
 import type { Logger } from '../lib/log.js';
 import { redactConfig } from './config-state.js';
+import { reuseUnchanged } from './config-delta.js';
 import type { PrepareFailure, PrepareResult } from './data-plane.js';
 import type { MetricsSnapshot } from '../lib/metrics.js';
 import type { ControlMetrics } from './metrics.js';
@@ -125,10 +126,11 @@ export class ConfigController {
 export class LocalDataPlaneGroup implements DataPlaneGroup {
   readonly size = 1;
 
-  constructor(private readonly dataPlane: { prepare(config: ProxyConfig): Promise<PrepareResult>; commit(): unknown; rollback(): void; metrics(): MetricsSnapshot }) {}
+  constructor(private readonly dataPlane: { readonly config: ProxyConfig | undefined; prepare(config: ProxyConfig): Promise<PrepareResult>; commit(): unknown; rollback(): void; metrics(): MetricsSnapshot }) {}
 
   async apply(config: ProxyConfig): Promise<PrepareResult> {
-    const prepared = await this.dataPlane.prepare(config);
+    // The serving config's objects where nothing changed, so compile reuses what it built for them.
+    const prepared = await this.dataPlane.prepare(reuseUnchanged(config, this.dataPlane.config));
     if (prepared.ok) this.dataPlane.commit();
     else this.dataPlane.rollback();
     return prepared;

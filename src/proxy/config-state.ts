@@ -126,6 +126,8 @@ export interface HttpRulePlan {
   readonly cors?: CorsPolicy;
   /** RequestMirror filters, in order: where copies of requests go. */
   readonly mirrors?: readonly MirrorPlan[];
+  /** Every upstream pool the plan holds a reference to (a generation that reuses the plan takes them again). */
+  readonly upstreams: readonly HttpUpstream[];
 }
 
 /** One RequestMirror filter: its backend (one choice, maybe invalid) and the share of requests copied. */
@@ -139,6 +141,8 @@ export interface GrpcRulePlan {
   readonly backends: SmoothWeightedRoundRobin<HttpBackendChoice>;
   readonly requestHeaders?: HeaderEdits;
   readonly responseHeaders?: HeaderEdits;
+  /** As HttpRulePlan.upstreams. */
+  readonly upstreams: readonly HttpUpstream[];
 }
 
 /** What serves HTTP on a listener generation; created on first use by the HTTP frontend. */
@@ -187,6 +191,27 @@ export class RuntimeListener {
   streamPlan(route: TcpRoute | PassthroughRoute): StreamBackendPlan | undefined {
     return this.streamPlans.get(route);
   }
+
+  /**
+   * This compiled listener in a new generation, for a config whose listener is this very
+   * IR object (config-delta.ts keeps it): the route table and plans are shared, and
+   * `hold` takes a reference on every upstream pool they use.
+   */
+  carriedInto(generation: ConfigGeneration, contexts: ReadonlyMap<TlsCertificate, SecureContext>, hold: (upstream: HttpUpstream) => void): RuntimeListener {
+    for (const plan of this.httpPlans.values()) plan.upstreams.forEach(hold);
+    for (const plan of this.grpcPlans.values()) plan.upstreams.forEach(hold);
+    return new RuntimeListener(this.ir, generation, this.routeTable, this.tlsDispatch, contexts, this.httpPlans, this.grpcPlans, this.streamPlans);
+  }
+}
+
+/** What compile took from the previous config and what it built (the apply log says it). */
+export interface CompileReuse {
+  /** Listeners carried whole: route table, TLS dispatch and plans. */
+  listeners: number;
+  /** HTTP and gRPC rule plans reused in listeners that changed. */
+  rulePlans: number;
+  /** Rule plans compiled. */
+  compiledRulePlans: number;
 }
 
 export class RuntimeConfig {
@@ -195,6 +220,7 @@ export class RuntimeConfig {
     readonly generation: ConfigGeneration,
     readonly listeners: ReadonlyMap<string, RuntimeListener>,
     readonly secureContexts: BuiltSecureContexts,
+    readonly reuse: CompileReuse = { listeners: 0, rulePlans: 0, compiledRulePlans: 0 },
   ) {}
 
   get version(): string {
@@ -242,6 +268,11 @@ export interface BuiltSecureContexts {
  */
 export class SecureContextCache {
   private contexts = new Map<string, SecureContext>();
+  /**
+   * Digests by certificate object: a config rebuilt from a diff (config-delta.ts) hands
+   * back the very objects it kept, and hashing 1,000 PEM pairs again costs ≈ 6 ms.
+   */
+  private readonly digests = new WeakMap<TlsCertificate, { validation: ClientValidation | undefined; digest: string }>();
 
   constructor(private readonly ticketKeys: Buffer | undefined) {}
 
@@ -258,9 +289,7 @@ export class SecureContextCache {
         if (block.tls?.mode !== 'Terminate') continue;
         const clientValidation = block.tls.clientValidation;
         for (const certificate of block.tls.certificates) {
-          const hash = createHash('sha256').update(certificate.certificateChainPem).update('\0').update(certificate.privateKeyPem);
-          if (clientValidation) hash.update('\0').update(clientValidation.mode).update('\0').update(clientValidation.caCertificatesPem);
-          const digest = hash.digest('base64url');
+          const digest = this.digestOf(certificate, clientValidation);
           let context = next.get(digest) ?? this.contexts.get(digest);
           if (!context) context = this.create(certificate, clientValidation, listener, block.id);
           next.set(digest, context);
@@ -269,6 +298,16 @@ export class SecureContextCache {
       }
     }
     return { byCertificate, byDigest: next };
+  }
+
+  private digestOf(certificate: TlsCertificate, clientValidation: ClientValidation | undefined): string {
+    const known = this.digests.get(certificate);
+    if (known && known.validation === clientValidation) return known.digest;
+    const hash = createHash('sha256').update(certificate.certificateChainPem).update('\0').update(certificate.privateKeyPem);
+    if (clientValidation) hash.update('\0').update(clientValidation.mode).update('\0').update(clientValidation.caCertificatesPem);
+    const digest = hash.digest('base64url');
+    this.digests.set(certificate, { validation: clientValidation, digest });
+    return digest;
   }
 
   /** The committed config's contexts become the cache. */
@@ -318,15 +357,23 @@ export interface CompileDependencies {
 /**
  * Compiles a validated config. Throws a PortcullisError (the PUT answers 400 with it)
  * when something the validator cannot see fails, e.g. OpenSSL refusing a key.
+ *
+ * `previous`, the serving config, lends what it compiled for every IR object `ir` shares
+ * with it (same object, not equal content: config-delta.ts makes them shared): a whole
+ * listener — route table, TLS dispatch, plans — or one rule's plan. A route added to
+ * 1,000 then rebuilds one route table and compiles one route's plans.
  */
-export function compileConfig(ir: ProxyConfig, deps: CompileDependencies): RuntimeConfig {
+export function compileConfig(ir: ProxyConfig, deps: CompileDependencies, previous?: RuntimeConfig): RuntimeConfig {
   const generation = new ConfigGeneration(ir.version);
   const contexts = deps.contexts.build(ir);
   const acquired: HttpUpstream[] = [];
   const listeners = new Map<string, RuntimeListener>();
+  // A retired generation may already have released its pools.
+  const lender = previous && !previous.generation.retired ? previous : undefined;
+  const reuse: CompileReuse = { listeners: 0, rulePlans: 0, compiledRulePlans: 0 };
   try {
     for (const listener of ir.listeners) {
-      const runtime = compileListener(listener, generation, contexts.byCertificate, deps, acquired);
+      const runtime = compileListener(listener, generation, contexts.byCertificate, deps, acquired, lender?.listeners.get(listenerKey(listener)), reuse);
       listeners.set(runtime.key, runtime);
     }
   } catch (error) {
@@ -340,7 +387,7 @@ export function compileConfig(ir: ProxyConfig, deps: CompileDependencies): Runti
   generation.onRetire(() => {
     for (const listener of listeners.values()) listener.httpFrontend?.drain();
   });
-  return new RuntimeConfig(ir, generation, listeners, contexts);
+  return new RuntimeConfig(ir, generation, listeners, contexts, reuse);
 }
 
 /** A backendRef's own header modifiers (HTTPBackendRef.filters), compiled. */
@@ -359,9 +406,30 @@ function compileListener(
   contexts: ReadonlyMap<TlsCertificate, SecureContext>,
   deps: CompileDependencies,
   acquired: HttpUpstream[],
+  previous: RuntimeListener | undefined,
+  reuse: CompileReuse,
 ): RuntimeListener {
+  const hold = (upstream: HttpUpstream): void => {
+    deps.upstreams.retain(upstream);
+    acquired.push(upstream);
+  };
+  if (previous?.ir === listener) {
+    reuse.listeners++;
+    return previous.carriedInto(generation, contexts, hold);
+  }
+  const reused = <Plan extends { upstreams: readonly HttpUpstream[] }>(plan: Plan | undefined): Plan | undefined => {
+    if (!plan) {
+      reuse.compiledRulePlans++;
+      return undefined;
+    }
+    reuse.rulePlans++;
+    plan.upstreams.forEach(hold);
+    return plan;
+  };
   const routeTable = buildRouteTable(listener);
   const tlsDispatch = listener.protocol === 'HTTPS' || listener.protocol === 'TLS' ? buildTlsDispatch(listener) : undefined;
+  // The pools the plan being compiled takes, collected by `choices`.
+  let planUpstreams: HttpUpstream[] = [];
   const choices = (backends: readonly WeightedHttpBackend[]): SmoothWeightedRoundRobin<HttpBackendChoice> =>
     new SmoothWeightedRoundRobin(
       backends.map((backend) => ({
@@ -377,6 +445,7 @@ function compileListener(
                   backend.endpoints.map((endpoint) => {
                     const upstream = deps.upstreams.acquire(endpoint, backend.protocol, backend.tls);
                     acquired.push(upstream);
+                    planUpstreams.push(upstream);
                     return upstream;
                   }),
                 ),
@@ -387,7 +456,13 @@ function compileListener(
   const httpPlans = new Map<HttpRouteRule, HttpRulePlan>();
   for (const route of listener.httpRoutes) {
     for (const rule of route.rules) {
-      const plan: { -readonly [K in keyof HttpRulePlan]: HttpRulePlan[K] } = { rule, backends: choices(rule.backends) };
+      const kept = reused(previous?.httpPlan(rule));
+      if (kept) {
+        httpPlans.set(rule, kept);
+        continue;
+      }
+      planUpstreams = [];
+      const plan: { -readonly [K in keyof HttpRulePlan]: HttpRulePlan[K] } = { rule, backends: choices(rule.backends), upstreams: planUpstreams };
       for (const filter of rule.filters) {
         if (filter.type === 'RequestHeaderModifier') plan.requestHeaders = compileHeaderModifier(filter);
         else if (filter.type === 'ResponseHeaderModifier') plan.responseHeaders = compileHeaderModifier(filter);
@@ -402,7 +477,13 @@ function compileListener(
   const grpcPlans = new Map<GrpcRouteRule, GrpcRulePlan>();
   for (const route of listener.grpcRoutes) {
     for (const rule of route.rules) {
-      const plan: { -readonly [K in keyof GrpcRulePlan]: GrpcRulePlan[K] } = { rule, backends: choices(rule.backends) };
+      const kept = reused(previous?.grpcPlan(rule));
+      if (kept) {
+        grpcPlans.set(rule, kept);
+        continue;
+      }
+      planUpstreams = [];
+      const plan: { -readonly [K in keyof GrpcRulePlan]: GrpcRulePlan[K] } = { rule, backends: choices(rule.backends), upstreams: planUpstreams };
       for (const filter of rule.filters) {
         if (filter.type === 'RequestHeaderModifier') plan.requestHeaders = compileHeaderModifier(filter);
         else if (filter.type === 'ResponseHeaderModifier') plan.responseHeaders = compileHeaderModifier(filter);
@@ -411,7 +492,7 @@ function compileListener(
     }
   }
   const streamPlans = new Map<TcpRoute | PassthroughRoute, StreamBackendPlan>();
-  for (const route of [...listener.tcpRoutes, ...listener.tlsPassthrough]) streamPlans.set(route, new StreamBackendPlan(route.backends));
+  for (const route of [...listener.tcpRoutes, ...listener.tlsPassthrough]) streamPlans.set(route, previous?.streamPlan(route) ?? new StreamBackendPlan(route.backends));
 
   return new RuntimeListener(listener, generation, routeTable, tlsDispatch, contexts, httpPlans, grpcPlans, streamPlans);
 }

@@ -40,11 +40,16 @@ export class DataPlane {
     return this.current?.version;
   }
 
+  /** The committed config's IR: what a diff from the primary builds on. */
+  get config(): ProxyConfig | undefined {
+    return this.current?.ir;
+  }
+
   async prepare(config: ProxyConfig): Promise<PrepareResult> {
     if (this.pending) this.rollback();
     let runtime: RuntimeConfig;
     try {
-      runtime = compileConfig(config, { contexts: this.contexts, upstreams: this.upstreams, options: this.context.options });
+      runtime = compileConfig(config, { contexts: this.contexts, upstreams: this.upstreams, options: this.context.options }, this.current);
     } catch (error) {
       const code = error instanceof PortcullisError ? error.code : 'ERR_BUILD';
       return { ok: false, failure: { error: 'CONFIG_BUILD_FAILED', code, message: errorMessage(error) } };
@@ -78,6 +83,7 @@ export class DataPlane {
       previousVersion: previous?.version,
       listeners: prepared.config.ir.listeners.map((l) => `${l.name} ${l.protocol} ${l.address}:${l.port}`),
       retiredConnections: previous?.generation.openConnections ?? 0,
+      reused: prepared.config.reuse,
       staleKeepAliveConnections: staleKeepAlive,
       pid: process.pid,
     });

@@ -225,6 +225,13 @@ export class UpstreamRegistry {
     return entry.upstream;
   }
 
+  /** One more reference on a pool a live generation holds (a new generation reusing its plan). */
+  retain(upstream: HttpUpstream): void {
+    const entry = this.entries.get(upstream.key);
+    if (!entry || entry.upstream !== upstream) throw new Error(`upstream pool ${upstream.key} is reused after it was released`);
+    entry.references++;
+  }
+
   release(upstream: HttpUpstream): void {
     const entry = this.entries.get(upstream.key);
     if (!entry || entry.upstream !== upstream) return;

@@ -14,11 +14,14 @@ import type { DataPlaneGroup } from './config-controller.js';
 import type { DataPlane, PrepareResult } from './data-plane.js';
 import type { MetricsSnapshot } from '../lib/metrics.js';
 import { processMemorySnapshot } from './metrics.js';
+import { applyDiff, diffConfig, toWire, type WireDiff } from './config-delta.js';
 
 type PrimaryMessage =
   | { type: 'init'; ticketKeys: string }
-  /** The config as JSON text: see WorkerPool.apply. */
-  | { type: 'prepare'; id: number; config: string }
+  /** The config as JSON text: see WorkerPool.apply. `apply` numbers the applies, so a diff can name its base. */
+  | { type: 'prepare'; id: number; apply: number; config: string }
+  /** The config as a diff from the one committed by apply `base` (config-delta.ts). */
+  | { type: 'prepare-diff'; id: number; apply: number; base: number; diff: WireDiff }
   | { type: 'commit'; id: number }
   | { type: 'rollback'; id: number }
   | { type: 'metrics'; id: number };
@@ -27,6 +30,8 @@ type WorkerMessage =
   | { type: 'started' }
   | { type: 'ready' }
   | { type: 'prepared'; id: number; result: PrepareResult }
+  /** The worker has not committed the diff's base (it missed an apply): send it the whole config. */
+  | { type: 'stale-base'; id: number }
   | { type: 'committed'; id: number }
   | { type: 'rolled-back'; id: number }
   | { type: 'metrics'; id: number; snapshot: MetricsSnapshot };
@@ -52,8 +57,10 @@ export class WorkerPool implements DataPlaneGroup {
   private readonly waiting = new Map<number, { resolve: (message: WorkerMessage | undefined) => void; timer: NodeJS.Timeout; workerId: number }>();
   private nextId = 1;
   private lock: Promise<unknown> = Promise.resolve();
-  /** The serving config, for workers that join later. */
+  /** The serving config, for workers that join later and as the base of the next diff; `servingApply` numbers it. */
   private serving: ProxyConfig | undefined;
+  private servingApply = 0;
+  private applies = 0;
   private stopping = false;
 
   constructor(private readonly options: WorkerPoolOptions) {}
@@ -71,18 +78,24 @@ export class WorkerPool implements DataPlaneGroup {
   }
 
   /**
-   * Workers are sent the config's JSON text, not the object: over the IPC channel's
-   * `advanced` serialization (start()) a string is copied as it is, where an object was
-   * stringified again once per worker: at 1,000 routes, a third of the primary's CPU in
-   * each apply, measured with --cpu-prof.
+   * Workers are sent what changed since the serving config (config-delta.ts), with new
+   * pieces as JSON text; the first config, and any worker that missed the base, get the
+   * whole JSON text. Text, not objects: over the IPC channel's `advanced` serialization
+   * (start()) a string is copied as it is, where an object was stringified again once per
+   * worker: at 1,000 routes, a third of the primary's CPU in each apply (--cpu-prof).
    */
   apply(config: ProxyConfig, json: string): Promise<PrepareResult> {
     return this.exclusive(async () => {
       const members = [...this.handles.values()].filter((handle) => handle.live);
       if (members.length === 0) return { ok: false, failure: { error: 'WORKER_UNAVAILABLE', message: 'no worker process is running; the proxy is restarting them' } };
-      const result = await this.applyTo(members, json);
+      const apply = ++this.applies;
+      const diff = this.serving ? toWire(diffConfig(config, this.serving)) : undefined;
+      const result = await this.applyTo(members, apply, json, diff && { base: this.servingApply, diff });
       // The object, which the admin API keeps anyway, not a second copy as text.
-      if (result.ok) this.serving = config;
+      if (result.ok) {
+        this.serving = config;
+        this.servingApply = apply;
+      }
       return result;
     });
   }
@@ -115,8 +128,15 @@ export class WorkerPool implements DataPlaneGroup {
     await Promise.all(exits);
   }
 
-  private async applyTo(members: WorkerHandle[], config: string): Promise<PrepareResult> {
-    const prepared = await Promise.all(members.map((handle) => this.request(handle.worker, (id) => ({ type: 'prepare', id, config }), REQUEST_TIMEOUT_MS)));
+  private async applyTo(members: WorkerHandle[], apply: number, config: string, diff?: { base: number; diff: WireDiff }): Promise<PrepareResult> {
+    const prepare = async (worker: Worker): Promise<WorkerMessage | undefined> => {
+      if (diff) {
+        const answer = await this.request(worker, (id) => ({ type: 'prepare-diff', id, apply, ...diff }), REQUEST_TIMEOUT_MS);
+        if (answer?.type !== 'stale-base') return answer;
+      }
+      return this.request(worker, (id) => ({ type: 'prepare', id, apply, config }), REQUEST_TIMEOUT_MS);
+    };
+    const prepared = await Promise.all(members.map((handle) => prepare(handle.worker)));
     const failure = prepared.find((answer) => answer?.type !== 'prepared' || !answer.result.ok);
     if (failure === undefined) {
       await Promise.all(members.map((handle) => this.request(handle.worker, (id) => ({ type: 'commit', id }), REQUEST_TIMEOUT_MS)));
@@ -152,7 +172,7 @@ export class WorkerPool implements DataPlaneGroup {
         // Join under the lock, so a PUT in progress finishes first and its result is what the worker gets.
         void this.exclusive(async () => {
           if (this.serving) {
-            const result = await this.applyTo([handle], JSON.stringify(this.serving));
+            const result = await this.applyTo([handle], this.servingApply, JSON.stringify(this.serving));
             if (!result.ok) this.options.log.error('a new worker could not apply the serving configuration', { worker: worker.id, failure: result.failure });
           }
           handle.live = true;
@@ -214,6 +234,9 @@ export class WorkerPool implements DataPlaneGroup {
  */
 export function runWorker(createDataPlane: (ticketKeys: Buffer) => DataPlane, log: Logger, drainTimeoutMs: number): void {
   let dataPlane: DataPlane | undefined;
+  // Which apply the committed config came from, and which one is prepared: the base a diff names.
+  let committedApply: number | undefined;
+  let preparedApply: number | undefined;
   let draining = false;
   const drain = (signal: string): void => {
     if (draining) return;
@@ -237,20 +260,27 @@ export function runWorker(createDataPlane: (ticketKeys: Buffer) => DataPlane, lo
           dataPlane ??= createDataPlane(Buffer.from(message.ticketKeys, 'base64'));
           send({ type: 'ready' });
           return;
-        case 'prepare': {
+        case 'prepare':
+        case 'prepare-diff': {
+          if (!dataPlane) return send({ type: 'prepared', id: message.id, result: { ok: false, failure: { error: 'WORKER_UNAVAILABLE', message: 'worker not initialized' } } });
+          const base = dataPlane.config;
+          if (message.type === 'prepare-diff' && (message.base !== committedApply || !base)) return send({ type: 'stale-base', id: message.id });
           // Validated by the primary before it was sent.
-          const result: PrepareResult = dataPlane
-            ? await dataPlane.prepare(JSON.parse(message.config) as ProxyConfig)
-            : { ok: false, failure: { error: 'WORKER_UNAVAILABLE', message: 'worker not initialized' } };
+          const config = message.type === 'prepare' ? (JSON.parse(message.config) as ProxyConfig) : applyDiff(message.diff, base!, (piece) => JSON.parse(piece));
+          const result = await dataPlane.prepare(config);
+          preparedApply = result.ok ? message.apply : undefined;
           send({ type: 'prepared', id: message.id, result });
           return;
         }
         case 'commit':
           dataPlane?.commit();
+          if (preparedApply !== undefined) committedApply = preparedApply;
+          preparedApply = undefined;
           send({ type: 'committed', id: message.id });
           return;
         case 'rollback':
           dataPlane?.rollback();
+          preparedApply = undefined;
           send({ type: 'rolled-back', id: message.id });
           return;
         case 'metrics':

@@ -87,6 +87,9 @@ describe('proxy: hot reload', function () {
   it('new connections see a new config as soon as PUT answers', async () => {
     const put = await proxy.put(version('v2', green, 'RSA'));
     expect(put.status).to.equal(200);
+    // One process: the unchanged TCP listener is carried over compiled; the HTTPS route's new backend is compiled.
+    const applied = proxy.logs.find((line) => line.msg === 'configuration applied' && line['version'] === 'v2');
+    expect(applied?.['reused']).to.deep.equal({ listeners: 1, rulePlans: 0, compiledRulePlans: 1 });
     const client = new Client(`https://${address}:${httpsPort}`, { connect: tlsConnect });
     try {
       const response = await client.request({ path: '/', method: 'GET', headers: { host: 'demo.example.com' } });

@@ -136,4 +136,21 @@ describe('proxy: --workers 2 (node:cluster)', function () {
     expect(await sendRequests(10)).to.deep.equal(Array(10).fill('200 Running on Pod echo-1.\n'));
     expect((await proxy.metrics()).get('portcullis_workers')).to.equal(2);
   });
+
+  it('a later PUT sends the workers only what changed (also the replacement): each carries the unchanged listener over and serves the new one', async () => {
+    const plainPort = await freePort(address);
+    const plain = listener('plain', address, plainPort, 'HTTP', [plainBlock('plain', 'HTTP')], { httpRoutes: [httpRoute('plain', 'plain', [], [rule({ backends: [httpBackend('echo', [echo])] })])] });
+    const answer = await proxy.put(config('v3', [...v1().listeners, plain]));
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    const applied = proxy.logs.filter((line) => line.msg === 'configuration applied' && line['version'] === 'v3');
+    expect(applied.map((line) => line['reused'])).to.deep.equal([{ listeners: 1, rulePlans: 0, compiledRulePlans: 1 }, { listeners: 1, rulePlans: 0, compiledRulePlans: 1 }]);
+    expect(new Set(applied.map((line) => line['pid'])).size).to.equal(2);
+    const plainAnswers: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const response = await request(`http://${address}:${plainPort}/`, { reset: true });
+      plainAnswers.push(`${response.statusCode} ${await response.body.text()}`);
+    }
+    expect(plainAnswers).to.deep.equal(Array(10).fill('200 Running on Pod echo-1.\n'));
+    expect(await sendRequests(6)).to.deep.equal(Array(6).fill('200 Running on Pod echo-1.\n'));
+  });
 });
