@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { ControllerOptions } from './controller.js';
 import { controllerName, ingressClassName } from './gatewayapi-types.js';
+import { parseHostPort } from '../lib/flags.js';
 
 export const usage = `usage: node dist/src/controller/main.js [flags]
 
@@ -47,13 +48,9 @@ export interface MetricsAddress {
 
 function metricsAddress(value: string): MetricsAddress | undefined {
   if (value === 'off') return undefined;
-  const colon = value.lastIndexOf(':');
-  const host = value.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  const port = Number(value.slice(colon + 1));
-  if (colon < 1 || !host || value.slice(colon + 1) === '' || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new FlagError(`--metrics-address must be HOST:PORT (port 0 picks one) or off, got "${value}"`);
-  }
-  return { host, port };
+  const address = parseHostPort(value);
+  if (!address) throw new FlagError(`--metrics-address must be HOST:PORT (port 0 picks one) or off, got "${value}"`);
+  return address;
 }
 
 export function parseControllerFlags(argv: string[], env: NodeJS.ProcessEnv): { options: Omit<ControllerOptions, 'kc' | 'log'>; kubeconfig?: string; metricsAddress?: MetricsAddress } | 'help' {

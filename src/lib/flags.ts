@@ -35,3 +35,17 @@ export function parseFlags<T extends { options: Options; allowPositionals?: bool
     throw new PortcullisError('BAD_FLAG', `${message.replace(/\.$/, '')}: see \`portcullis help\` for the flags`, { cause: err });
   }
 }
+
+/**
+ * `HOST:PORT`, an IPv6 host in brackets (`[::1]:9000`), the port 0–65535 in digits (0: the
+ * system picks one); undefined for anything else. The controller's `--metrics-address` and
+ * the proxy's `--admin` read their addresses with it; each names its own flag in the error.
+ */
+export function parseHostPort(value: string): { host: string; port: number } | undefined {
+  const colon = value.lastIndexOf(':');
+  const host = value.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  const portText = value.slice(colon + 1);
+  const port = Number(portText);
+  if (colon < 1 || !host || !/^\d{1,5}$/.test(portText) || port > 65535) return undefined;
+  return { host, port };
+}
