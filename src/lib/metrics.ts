@@ -100,9 +100,10 @@ export class MetricsRegistry {
 }
 
 /**
- * Sums snapshots of the same families (one per worker, plus the primary's own):
- * counters and gauges alike, since every gauge here is a per-process count
- * (active connections) or identical in every process (config info).
+ * Merges snapshots of the same families taken in several processes (e.g. the proxy's
+ * workers and its primary): counters are summed; a gauge is summed when `sumGauges` names
+ * it (a per-process count, such as active connections), else the last snapshot's value
+ * stands (one every process reports alike, such as the config version).
  */
 export function mergeSnapshots(snapshots: readonly MetricsSnapshot[], sumGauges: ReadonlySet<string> = new Set()): MetricsSnapshot {
   const merged = new Map<string, { family: MetricFamilySnapshot; values: Map<string, number> }>();
