@@ -26,6 +26,8 @@ type PrimaryMessage =
   | { type: 'rollback'; id: number }
   | { type: 'metrics'; id: number };
 
+export type PrepareMessage = Extract<PrimaryMessage, { type: 'prepare' | 'prepare-diff' }>;
+
 type WorkerMessage =
   | { type: 'started' }
   | { type: 'ready' }
@@ -229,14 +231,51 @@ export class WorkerPool implements DataPlaneGroup {
 }
 
 /**
+ * A worker's record of which apply its committed config came from (the primary numbers
+ * them): a diff is applied only on top of the base it names. Anything else — a worker
+ * that missed an apply, or a diff that does not fit — answers `stale-base`, and the
+ * primary sends the whole config instead.
+ */
+export class WorkerApplies {
+  private committedApply: number | undefined;
+  private preparedApply: number | undefined;
+
+  constructor(private readonly log: Logger) {}
+
+  /** The config a prepare message carries (validated by the primary), or undefined when a diff does not build on `committed`. */
+  configOf(message: PrepareMessage, committed: ProxyConfig | undefined): ProxyConfig | undefined {
+    if (message.type === 'prepare') return JSON.parse(message.config) as ProxyConfig;
+    if (message.base !== this.committedApply || !committed) return undefined;
+    try {
+      return applyDiff(message.diff, committed, (piece) => JSON.parse(piece));
+    } catch (error) {
+      // The apply numbers agreed but the content did not: a bug, said loudly; the whole config still gets through.
+      this.log.error('a configuration diff does not fit the committed configuration; asking for the whole', { base: message.base, error });
+      return undefined;
+    }
+  }
+
+  prepared(apply: number, ok: boolean): void {
+    this.preparedApply = ok ? apply : undefined;
+  }
+
+  committed(): void {
+    if (this.preparedApply !== undefined) this.committedApply = this.preparedApply;
+    this.preparedApply = undefined;
+  }
+
+  rolledBack(): void {
+    this.preparedApply = undefined;
+  }
+}
+
+/**
  * The worker side: waits for `init` (ticket keys), builds its data plane with
  * `createDataPlane`, then serves the primary's requests until the IPC channel closes.
  */
 export function runWorker(createDataPlane: (ticketKeys: Buffer) => DataPlane, log: Logger, drainTimeoutMs: number): void {
   let dataPlane: DataPlane | undefined;
-  // Which apply the committed config came from, and which one is prepared: the base a diff names.
-  let committedApply: number | undefined;
-  let preparedApply: number | undefined;
+  const applies = new WorkerApplies(log);
   let draining = false;
   const drain = (signal: string): void => {
     if (draining) return;
@@ -263,24 +302,21 @@ export function runWorker(createDataPlane: (ticketKeys: Buffer) => DataPlane, lo
         case 'prepare':
         case 'prepare-diff': {
           if (!dataPlane) return send({ type: 'prepared', id: message.id, result: { ok: false, failure: { error: 'WORKER_UNAVAILABLE', message: 'worker not initialized' } } });
-          const base = dataPlane.config;
-          if (message.type === 'prepare-diff' && (message.base !== committedApply || !base)) return send({ type: 'stale-base', id: message.id });
-          // Validated by the primary before it was sent.
-          const config = message.type === 'prepare' ? (JSON.parse(message.config) as ProxyConfig) : applyDiff(message.diff, base!, (piece) => JSON.parse(piece));
+          const config = applies.configOf(message, dataPlane.config);
+          if (!config) return send({ type: 'stale-base', id: message.id });
           const result = await dataPlane.prepare(config);
-          preparedApply = result.ok ? message.apply : undefined;
+          applies.prepared(message.apply, result.ok);
           send({ type: 'prepared', id: message.id, result });
           return;
         }
         case 'commit':
           dataPlane?.commit();
-          if (preparedApply !== undefined) committedApply = preparedApply;
-          preparedApply = undefined;
+          applies.committed();
           send({ type: 'committed', id: message.id });
           return;
         case 'rollback':
           dataPlane?.rollback();
-          preparedApply = undefined;
+          applies.rolledBack();
           send({ type: 'rolled-back', id: message.id });
           return;
         case 'metrics':

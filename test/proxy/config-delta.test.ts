@@ -8,6 +8,8 @@ import { applyDiff, diffConfig, reuseUnchanged, toWire } from '../../src/proxy/c
 import { compileConfig, listenerKey, SecureContextCache } from '../../src/proxy/config-state.js';
 import { DEFAULT_PROXY_OPTIONS } from '../../src/proxy/proxy-options.js';
 import { UpstreamRegistry } from '../../src/proxy/upstream-pools.js';
+import { WorkerApplies } from '../../src/proxy/workers.js';
+import type { Logger } from '../../src/lib/log.js';
 import { config, httpBackend, httpRoute, listener, plainBlock, rule } from './proxy-harness.js';
 
 const endpoint = (last: number) => ({ address: `10.0.0.${last}`, port: 8080 });
@@ -123,5 +125,52 @@ describe('proxy: compile reuses what the serving config built', () => {
     const second = compileConfig(next, dependencies, first);
     expect(second.reuse).to.deep.equal({ listeners: 0, rulePlans: 0, compiledRulePlans: 3 });
     expect(dependencies.upstreams.size).to.equal(3);
+  });
+});
+
+describe('proxy: a worker applies a diff only on top of the base it names', () => {
+  const v1 = parsed(config('v1', [web(8080, [route('a', 1)])]));
+  const v2 = parsed(config('v2', [web(8080, [route('a', 1), route('b', 2)])]));
+  const errors: string[] = [];
+  const log: Logger = { debug() {}, info() {}, warn() {}, error: (msg) => void errors.push(msg), child: () => log };
+  const whole = (apply: number, value: ProxyConfig) => ({ type: 'prepare' as const, id: apply, apply, config: JSON.stringify(value) });
+  const diff = (apply: number, base: number, value: ProxyConfig, from: ProxyConfig) => ({ type: 'prepare-diff' as const, id: apply, apply, base, diff: toWire(diffConfig(value, from)) });
+
+  it('builds on the committed apply; a worker that missed it, or has not committed yet, asks for the whole', () => {
+    const applies = new WorkerApplies(log);
+    expect(applies.configOf(diff(1, 0, v2, v1), v1), 'nothing committed yet').to.equal(undefined);
+    const first = applies.configOf(whole(1, v1), undefined)!;
+    expect(first).to.deep.equal(v1);
+    applies.prepared(1, true);
+    applies.committed();
+    const next = applies.configOf(diff(2, 1, v2, v1), first);
+    expect(next).to.deep.equal(v2);
+    expect(next!.listeners[0]!.httpRoutes[0]).to.equal(first.listeners[0]!.httpRoutes[0]);
+    expect(applies.configOf(diff(3, 2, v1, v2), first), 'apply 2 was prepared, never committed').to.equal(undefined);
+  });
+
+  it('a prepare that failed or was rolled back leaves the base where it was', () => {
+    const applies = new WorkerApplies(log);
+    applies.configOf(whole(1, v1), undefined);
+    applies.prepared(1, true);
+    applies.committed();
+    applies.prepared(2, false);
+    applies.committed();
+    applies.prepared(3, true);
+    applies.rolledBack();
+    applies.committed();
+    expect(applies.configOf(diff(4, 1, v2, v1), v1)).to.deep.equal(v2);
+    expect(applies.configOf(diff(4, 3, v2, v1), v1)).to.equal(undefined);
+  });
+
+  it('a diff that does not fit the committed config is refused with an error logged, not applied', () => {
+    const applies = new WorkerApplies(log);
+    applies.configOf(whole(1, v2), undefined);
+    applies.prepared(1, true);
+    applies.committed();
+    const empty = parsed(config('v0', [web(8080, [])]));
+    errors.length = 0;
+    expect(applies.configOf(diff(2, 1, v2, v1), empty), 'route a is not in it').to.equal(undefined);
+    expect(errors).to.deep.equal(['a configuration diff does not fit the committed configuration; asking for the whole']);
   });
 });
