@@ -475,7 +475,8 @@ Where a probe's time goes, as the controller counts it (\`portcullis_controller_
 probes, divided by the programs applied meanwhile, one per change): waiting for its pass (the 10 ms debounce, or a pass
 already running), translating, serializing and programming the proxy (its PUT /config, which answers once every worker
 serves the new configuration), and within that, as the proxy counts it (\`portcullis_config_apply_phase_seconds_total\`),
-its admin API parsing and validating the IR and its workers parsing, compiling and committing it. The rest of a probe is
+its admin API parsing and validating the IR, then serving it: finding what changed (\`src/proxy/config-delta.ts\`), the
+workers compiling only that, and committing it. The rest of a probe is
 the API server's write and watch, and the probe's own polling.
 
 | routes programmed | programs applied | wait | translate | serialize | program (the proxy's PUT /config) | of which: proxy validates | proxy workers serve | the four | a probe, mean |
