@@ -417,19 +417,21 @@ function compileListener(
     reuse.listeners++;
     return previous.carriedInto(generation, contexts, hold);
   }
-  const reused = <Plan extends { upstreams: readonly HttpUpstream[] }>(plan: Plan | undefined): Plan | undefined => {
-    if (!plan) {
-      reuse.compiledRulePlans++;
-      return undefined;
-    }
-    reuse.rulePlans++;
-    plan.upstreams.forEach(hold);
-    return plan;
-  };
   const routeTable = buildRouteTable(listener);
   const tlsDispatch = listener.protocol === 'HTTPS' || listener.protocol === 'TLS' ? buildTlsDispatch(listener) : undefined;
   // The pools the plan being compiled takes, collected by `choices`.
   let planUpstreams: HttpUpstream[] = [];
+  /** The serving config's plan for this very rule object (its pools held again), or the one `build` compiles. */
+  const planFor = <Plan extends { upstreams: readonly HttpUpstream[] }>(kept: Plan | undefined, build: () => Plan): Plan => {
+    if (kept) {
+      reuse.rulePlans++;
+      kept.upstreams.forEach(hold);
+      return kept;
+    }
+    reuse.compiledRulePlans++;
+    planUpstreams = [];
+    return build();
+  };
   const choices = (backends: readonly WeightedHttpBackend[]): SmoothWeightedRoundRobin<HttpBackendChoice> =>
     new SmoothWeightedRoundRobin(
       backends.map((backend) => ({
@@ -456,38 +458,32 @@ function compileListener(
   const httpPlans = new Map<HttpRouteRule, HttpRulePlan>();
   for (const route of listener.httpRoutes) {
     for (const rule of route.rules) {
-      const kept = reused(previous?.httpPlan(rule));
-      if (kept) {
-        httpPlans.set(rule, kept);
-        continue;
-      }
-      planUpstreams = [];
-      const plan: { -readonly [K in keyof HttpRulePlan]: HttpRulePlan[K] } = { rule, backends: choices(rule.backends), upstreams: planUpstreams };
-      for (const filter of rule.filters) {
-        if (filter.type === 'RequestHeaderModifier') plan.requestHeaders = compileHeaderModifier(filter);
-        else if (filter.type === 'ResponseHeaderModifier') plan.responseHeaders = compileHeaderModifier(filter);
-        else if (filter.type === 'RequestRedirect') plan.redirect = filter;
-        else if (filter.type === 'URLRewrite') plan.rewrite = filter;
-        else if (filter.type === 'CORS') plan.cors = compileCors(filter);
-        else if (filter.type === 'RequestMirror') plan.mirrors = [...(plan.mirrors ?? []), { backends: choices([filter.backend]), ...(filter.share ? { share: filter.share } : {}) }];
-      }
+      const plan = planFor(previous?.httpPlan(rule), () => {
+        const compiled: { -readonly [K in keyof HttpRulePlan]: HttpRulePlan[K] } = { rule, backends: choices(rule.backends), upstreams: planUpstreams };
+        for (const filter of rule.filters) {
+          if (filter.type === 'RequestHeaderModifier') compiled.requestHeaders = compileHeaderModifier(filter);
+          else if (filter.type === 'ResponseHeaderModifier') compiled.responseHeaders = compileHeaderModifier(filter);
+          else if (filter.type === 'RequestRedirect') compiled.redirect = filter;
+          else if (filter.type === 'URLRewrite') compiled.rewrite = filter;
+          else if (filter.type === 'CORS') compiled.cors = compileCors(filter);
+          else if (filter.type === 'RequestMirror') compiled.mirrors = [...(compiled.mirrors ?? []), { backends: choices([filter.backend]), ...(filter.share ? { share: filter.share } : {}) }];
+        }
+        return compiled;
+      });
       httpPlans.set(rule, plan);
     }
   }
   const grpcPlans = new Map<GrpcRouteRule, GrpcRulePlan>();
   for (const route of listener.grpcRoutes) {
     for (const rule of route.rules) {
-      const kept = reused(previous?.grpcPlan(rule));
-      if (kept) {
-        grpcPlans.set(rule, kept);
-        continue;
-      }
-      planUpstreams = [];
-      const plan: { -readonly [K in keyof GrpcRulePlan]: GrpcRulePlan[K] } = { rule, backends: choices(rule.backends), upstreams: planUpstreams };
-      for (const filter of rule.filters) {
-        if (filter.type === 'RequestHeaderModifier') plan.requestHeaders = compileHeaderModifier(filter);
-        else if (filter.type === 'ResponseHeaderModifier') plan.responseHeaders = compileHeaderModifier(filter);
-      }
+      const plan = planFor(previous?.grpcPlan(rule), () => {
+        const compiled: { -readonly [K in keyof GrpcRulePlan]: GrpcRulePlan[K] } = { rule, backends: choices(rule.backends), upstreams: planUpstreams };
+        for (const filter of rule.filters) {
+          if (filter.type === 'RequestHeaderModifier') compiled.requestHeaders = compileHeaderModifier(filter);
+          else if (filter.type === 'ResponseHeaderModifier') compiled.responseHeaders = compileHeaderModifier(filter);
+        }
+        return compiled;
+      });
       grpcPlans.set(rule, plan);
     }
   }
