@@ -81,7 +81,7 @@ export class ControlMetrics {
   readonly configApplyDuration = this.registry.gauge('portcullis_config_last_apply_duration_seconds', 'How long the last successful PUT /config took, validation to answer.');
   readonly applyPhaseSeconds = this.registry.counter(
     'portcullis_config_apply_phase_seconds_total',
-    'Seconds spent on the applied configurations, summed, by phase: validate (the admin API parses and checks the IR) and serve (every data plane prepares and commits it: each worker parses and compiles it and binds new ports).',
+    'Seconds spent on the applied configurations, summed, by phase: validate (the admin API parses and checks the IR) and serve (the admin API finds what changed since the serving configuration, then every data plane prepares and commits it: each worker compiles what changed and binds new ports).',
     ['phase'],
   );
   readonly workers = this.registry.gauge('portcullis_workers', 'Worker processes serving traffic.');
