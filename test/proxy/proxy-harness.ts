@@ -84,6 +84,17 @@ export async function startProxy(extraArgs: string[] = []): Promise<RunningProxy
   const logs: LogLine[] = [];
   const listening = await waitForLogLine(child, logs, (line) => line.msg === 'proxy admin API listening', 'proxy', 10_000);
   const adminPort = listening['adminPort'] as number;
+  // What a crash prints (a stack trace is not a log line): kept so that a request to a
+  // proxy that died says how it died instead of only ECONNREFUSED.
+  let stderrTail = '';
+  child.stderr!.on('data', (chunk: string) => (stderrTail = (stderrTail + chunk).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const died = async (error: Error): Promise<Error> => {
+    // The refused connection can come before the exit event: give that a moment.
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 1000))]);
+    if (child.exitCode === null && child.signalCode === null) return error;
+    return new Error(`${error.message}: the proxy exited (code ${child.exitCode}, signal ${child.signalCode}); its last stderr:\n${stderrTail}`);
+  };
   const request = (method: string, path: string, body?: string) =>
     new Promise<{ status: number; text: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port: adminPort, method, path, agent: false, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
@@ -92,7 +103,7 @@ export async function startProxy(extraArgs: string[] = []): Promise<RunningProxy
         res.on('data', (chunk: string) => (text += chunk));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
       });
-      req.on('error', reject);
+      req.on('error', (error) => void died(error).then(reject));
       req.end(body);
     });
   const parse = (text: string): Record<string, unknown> => {

@@ -92,15 +92,19 @@ describe('HTTP/2 GOAWAY on configuration change: graceful, honest, nothing lost'
     };
     const loops = [...clients.flatMap((client) => [loop(client, false), loop(client, true), loop(client, false), loop(client, true)]), undiciLoop(), undiciLoop()];
     const swaps = 20;
-    for (let i = 1; i <= swaps; i++) {
-      await sleep(150);
-      expect((await proxy.put(version(`v${i}`, backends[i % 2]!))).status).to.equal(200);
+    try {
+      for (let i = 1; i <= swaps; i++) {
+        await sleep(150);
+        expect((await proxy.put(version(`v${i}`, backends[i % 2]!))).status).to.equal(200);
+      }
+      await sleep(200);
+    } finally {
+      // Also when a swap fails: loops left running would keep mocha from ever exiting.
+      running = false;
+      await Promise.all(loops);
+      for (const client of clients) client.close();
+      await undici.close();
     }
-    await sleep(200);
-    running = false;
-    await Promise.all(loops);
-    for (const client of clients) client.close();
-    await undici.close();
 
     const goaways = clients.flatMap((c) => c.goaways);
     const refused = clients.flatMap((c) => c.unprocessedIds);
