@@ -39,7 +39,7 @@ export function createLogger(component: string, base: Record<string, unknown> = 
   const write = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (levelOrder[level] < threshold || !sinkUsable()) return;
     const line = { time: new Date().toISOString(), level, component, msg, ...base, ...fields };
-    process.stderr.write(JSON.stringify(line, errorReplacer) + '\n');
+    process.stderr.write(serialize(line) + '\n');
   };
   return {
     debug: (msg, fields) => write('debug', msg, fields),
@@ -48,6 +48,28 @@ export function createLogger(component: string, base: Record<string, unknown> = 
     error: (msg, fields) => write('error', msg, fields),
     child: (fields) => createLogger(component, { ...base, ...fields }),
   };
+}
+
+/**
+ * The line as JSON, even when a field cannot be (a cycle, a BigInt, a throwing toJSON):
+ * that field says why instead. A logger that throws would take the uncaught-exception
+ * handler down with it, and the process with that.
+ */
+function serialize(line: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(line, errorReplacer);
+  } catch {
+    const safe: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(line)) {
+      try {
+        JSON.stringify(value, errorReplacer);
+        safe[key] = value;
+      } catch (error) {
+        safe[key] = `[not serializable: ${(error as Error).message}]`;
+      }
+    }
+    return JSON.stringify(safe, errorReplacer);
+  }
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

@@ -162,7 +162,8 @@ async function startPrimary(commandLine: CommandLine, log: Logger): Promise<void
 function main(): void {
   const log = createLogger('proxy', cluster.isWorker ? { worker: cluster.worker?.id } : {});
   // Last line of defence: a bug in one connection's handling must not take down every other connection.
-  process.on('uncaughtException', (error) => log.error('uncaught exception (connection dropped, process continues)', { error, stack: error.stack }));
+  // What is thrown need not be an Error (`throw null`): reading .stack from it here would end the process.
+  process.on('uncaughtException', (error: unknown) => log.error('uncaught exception (connection dropped, process continues)', { error, stack: error instanceof Error ? error.stack : String(error) }));
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: reason }));
 
   let commandLine: CommandLine | 'help';
