@@ -14,6 +14,14 @@ export interface BackendIndex {
   slices: Map<string, V1EndpointSlice[]>;
   grants: ReferenceGrant[];
   backendTls: BackendTlsIndex;
+  /**
+   * What resolveBackend found for each Service port in this translation, by route kind,
+   * route namespace, namespace, name and port: the rules of a route, and many routes,
+   * name the same Service port. Nested maps keyed by the objects' own strings, because a
+   * key string built per lookup cost more (building, hashing, collecting it) than what
+   * it saved. The IR shares the endpoint arrays; nothing after translation changes them.
+   */
+  resolved: Map<string, Map<string, Map<string, Map<string, Map<number | undefined, Resolution>>>>>;
 }
 
 export function indexBackends(services: V1Service[], slices: V1EndpointSlice[], grants: ReferenceGrant[], backendTls: BackendTlsIndex): BackendIndex {
@@ -25,7 +33,7 @@ export function indexBackends(services: V1Service[], slices: V1EndpointSlice[], 
     const key = `${slice.metadata?.namespace}/${service}`;
     sliceMap.set(key, [...(sliceMap.get(key) ?? []), slice]);
   }
-  return { services: serviceMap, slices: sliceMap, grants, backendTls };
+  return { services: serviceMap, slices: sliceMap, grants, backendTls, resolved: new Map() };
 }
 
 export interface ResolvedServiceBackend {
@@ -48,14 +56,39 @@ export interface BackendProblem {
 
 export type BackendResolution = ResolvedServiceBackend | BackendProblem;
 
+/** A resolution without what the reference itself says (its weight). */
+type Resolution = Omit<ResolvedServiceBackend, 'weight'> | { ok: false; name: string; reason: string; message: string };
+
 const describe = (namespace: string, ref: BackendRef) => `${ref.kind ?? 'Service'} ${namespace}/${ref.name}${ref.port ? ` port ${ref.port}` : ''}`;
+
+/** `map`'s entry for `key`, made empty if missing. */
+function entry<K, V>(map: Map<K, Map<unknown, V>>, key: K): Map<unknown, V> {
+  let inner = map.get(key);
+  if (!inner) map.set(key, (inner = new Map()));
+  return inner;
+}
 
 /** Resolves one backendRef of a route of `routeKind` in `routeNamespace`. */
 export function resolveBackend(ref: BackendRef, routeKind: string, routeNamespace: string, index: BackendIndex, defaultProtocol: UpstreamProtocol): BackendResolution {
   const namespace = ref.namespace ?? routeNamespace;
   const weight = ref.weight ?? 1;
+  let resolution: Resolution | undefined;
+  if ((ref.group ?? '') === '' && (ref.kind ?? 'Service') === 'Service') {
+    // defaultProtocol follows from the route kind.
+    const byPort = entry(entry(entry(entry(index.resolved, routeKind), routeNamespace), namespace), ref.name) as Map<number | undefined, Resolution>;
+    resolution = byPort.get(ref.port);
+    if (!resolution) byPort.set(ref.port, (resolution = resolve(ref, routeKind, routeNamespace, namespace, index, defaultProtocol)));
+  } else {
+    resolution = resolve(ref, routeKind, routeNamespace, namespace, index, defaultProtocol);
+  }
+  if (!resolution.ok) return { ok: false, reason: resolution.reason, message: resolution.message, backend: { kind: 'Invalid', name: resolution.name, weight, reason: resolution.message } };
+  const { name, endpoints, protocol, backendTls } = resolution;
+  return backendTls ? { ok: true, name, weight, endpoints, protocol, backendTls } : { ok: true, name, weight, endpoints, protocol };
+}
+
+function resolve(ref: BackendRef, routeKind: string, routeNamespace: string, namespace: string, index: BackendIndex, defaultProtocol: UpstreamProtocol): Resolution {
   const name = describe(namespace, ref);
-  const problem = (reason: string, message: string): BackendProblem => ({ ok: false, reason, message, backend: { kind: 'Invalid', name, weight, reason: message } });
+  const problem = (reason: string, message: string) => ({ ok: false as const, name, reason, message });
   if ((ref.group ?? '') !== '' || (ref.kind ?? 'Service') !== 'Service') {
     return problem(Reason.InvalidKind, `backendRef ${name}: kind ${ref.group ? `${ref.group}/` : ''}${ref.kind} is not supported (only core Service)`);
   }
@@ -87,5 +120,5 @@ export function resolveBackend(ref: BackendRef, routeKind: string, routeNamespac
   const protocol: UpstreamProtocol = appProtocol === 'kubernetes.io/h2c' || appProtocol === 'h2c' ? 'HTTP/2' : appProtocol === 'kubernetes.io/ws' ? 'HTTP/1.1' : defaultProtocol;
   const policies = policiesAt(index.backendTls, namespace, ref.name, servicePort.name);
   const backendTls = policies && { tls: policies.applied.tls, failure: policies.applied.failure, policy: policies.applied.key, reported: policies.reported };
-  return { ok: true, name, weight, endpoints, protocol, ...(backendTls ? { backendTls } : {}) };
+  return { ok: true, name, endpoints, protocol, ...(backendTls ? { backendTls } : {}) };
 }
