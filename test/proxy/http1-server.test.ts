@@ -106,7 +106,6 @@ function readResponse(data: Buffer, offset: number, head: boolean): { text: stri
   return { text: `${status}\n${normalized.join('\n')}\n\n${body}`, next, untilClose };
 }
 
-/** Writes `chunks` on one connection (pausing between them) and returns every response it read, until the proxy closes or `expected` arrived. */
 /**
  * Sends `chunks` 15 ms apart and reads the answers until `expected` arrived, or the
  * connection closed. With `untilClosed`, also waits (within the 5 s) for the close that
