@@ -3,7 +3,7 @@
 // case runs every proxy once per round, the order rotating between rounds (A B C, B C A,
 // C A B), and keeps the median; every sample is also divided by the proxy's CPU time
 // (utime+stime of its process tree from /proc/<pid>/stat) over that sample.
-import { cpuSecondsOf, median } from './lib/system.js';
+import { cpuList, cpuSecondsOf, cpuTicks, median } from './lib/system.js';
 import { h2load, nodeKeepAlive, nodeTlsConnections, sTime, wrk, type LoadOptions, type LoadResult } from './lib/load.js';
 import { BULK_BYTES, SNI, type Fixture, type ProxyName, type ProxyUnderTest } from './lib/peers.js';
 import type { Row } from './report.js';
@@ -67,6 +67,8 @@ interface Sample {
   perCpuSecond: number;
   p99Ms?: number;
   resumedShare?: number;
+  /** Share of the load cores' time spent idle during the sample (see the per CPU-second row's note). */
+  loadIdleShare: number;
   errors: number;
 }
 
@@ -81,6 +83,8 @@ export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: 
   const rows: Row[] = [];
   const commands = new Map<string, string>();
   const skipped: string[] = [];
+  const loadCores = cpuList(fixture.cores.rest);
+  const shared = fixture.cores.rest === fixture.cores.proxy;
   for (const c of CASES) {
     if (options.only.length > 0 && !options.only.some((id) => c.id.startsWith(id))) continue;
     if (!runnable(c, fixture)) {
@@ -95,18 +99,21 @@ export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: 
       for (const proxy of order) {
         const pids = proxy.pids();
         const cpuBefore = cpuSecondsOf(pids);
+        const loadBefore = cpuTicks(loadCores);
         const result = await c.run(proxy, load, fixture);
         const cpu = cpuSecondsOf(pids) - cpuBefore;
+        const loadAfter = cpuTicks(loadCores);
         const amount = c.unit === 'MB' ? (result.bytes ?? 0) / 1e6 : result.count;
         const sample: Sample = {
           perSecond: amount / result.seconds,
           perCpuSecond: amount / Math.max(cpu, 0.01),
           p99Ms: result.p99Ms,
           resumedShare: c.resumption ? (result.resumed ?? 0) / Math.max(1, result.count) : undefined,
+          loadIdleShare: (loadAfter.idle - loadBefore.idle) / Math.max(1, loadAfter.total - loadBefore.total),
           errors: result.errors,
         };
         commands.set(c.id, result.command.replace(/:\d+(\/|$| )/, ':PORT$1'));
-        options.log(`${c.id} round ${round + 1} ${proxy.name}: ${sample.perSecond.toFixed(0)}/s, ${sample.perCpuSecond.toFixed(0)} per proxy CPU-s (cpu ${cpu.toFixed(2)} s)${sample.p99Ms !== undefined ? `, p99 ${sample.p99Ms.toFixed(2)} ms` : ''}${sample.resumedShare !== undefined ? `, resumed ${(sample.resumedShare * 100).toFixed(0)}%` : ''}${sample.errors ? `, ${sample.errors} errors` : ''}`);
+        options.log(`${c.id} round ${round + 1} ${proxy.name}: ${sample.perSecond.toFixed(0)}/s, ${sample.perCpuSecond.toFixed(0)} per proxy CPU-s (cpu ${cpu.toFixed(2)} s)${sample.p99Ms !== undefined ? `, p99 ${sample.p99Ms.toFixed(2)} ms` : ''}${sample.resumedShare !== undefined ? `, resumed ${(sample.resumedShare * 100).toFixed(0)}%` : ''}, load cores ${(sample.loadIdleShare * 100).toFixed(0)}% idle${sample.errors ? `, ${sample.errors} errors` : ''}`);
         samples.set(proxy.name, [...(samples.get(proxy.name) ?? []), sample]);
       }
     }
@@ -123,7 +130,9 @@ export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: 
       notes.push(`resumed: ${Object.entries(shares).map(([name, share]) => `${name} ${(share! * 100).toFixed(0)}%`).join(', ')}`);
     }
     rows.push({ id: `${c.id}/rate`, measurement: `${c.title}: ${unit}/s`, unit: `${unit}/s`, better: 'higher', values: figure((s) => s.perSecond), rounds: byRound((s) => s.perSecond), note: notes.join('; ') || undefined });
-    rows.push({ id: `${c.id}/cpu`, measurement: `${c.title}: ${unit} per proxy CPU-second`, unit: `${unit}/CPU-s`, better: 'higher', values: figure((s) => s.perCpuSecond), rounds: byRound((s) => s.perCpuSecond) });
+    // On one shared core the load core is the proxy's own: its idle time says nothing.
+    const idle = shared ? undefined : `load cores idle: ${Object.entries(figure((s) => s.loadIdleShare)).map(([name, share]) => `${name} ${(share! * 100).toFixed(0)}%`).join(', ')}`;
+    rows.push({ id: `${c.id}/cpu`, measurement: `${c.title}: ${unit} per proxy CPU-second`, unit: `${unit}/CPU-s`, better: 'higher', values: figure((s) => s.perCpuSecond), rounds: byRound((s) => s.perCpuSecond), note: idle });
     if (c.latency) rows.push({ id: `${c.id}/p99`, measurement: `${c.title}: p99 latency`, unit: 'ms', better: 'lower', values: figure((s) => s.p99Ms), rounds: byRound((s) => s.p99Ms) });
   }
   return { rows, commands, skipped };

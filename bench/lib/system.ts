@@ -61,6 +61,50 @@ export function rssBytes(pid: number): number {
   return match ? Number(match[1]) * 1024 : 0;
 }
 
+/** The CPU numbers in a taskset list such as `1`, `1-3` or `0,2-3`. */
+export function cpuList(spec: string): number[] {
+  return spec.split(',').flatMap((part) => {
+    const [first, last = first] = part.split('-').map(Number);
+    return Array.from({ length: last! - first! + 1 }, (_, i) => first! + i);
+  });
+}
+
+/** Jiffies these CPUs have spent idle (idle + iowait) and in all, since boot, from /proc/stat. */
+export function cpuTicks(cpus: readonly number[]): { idle: number; total: number } {
+  const wanted = new Set(cpus.map((cpu) => `cpu${cpu}`));
+  let idle = 0;
+  let total = 0;
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    const [name, ...fields] = line.split(/\s+/);
+    if (!wanted.has(name!)) continue;
+    // user nice system idle iowait irq softirq steal (guest time is already inside user).
+    const ticks = fields.slice(0, 8).map(Number);
+    idle += ticks[3]! + ticks[4]!;
+    total += ticks.reduce((sum, value) => sum + value, 0);
+  }
+  return { idle, total };
+}
+
+/**
+ * How an idle core waits, when Linux says: the cpuidle driver, and on a VM guest with the
+ * haltpoll driver how long it polls before halting. It matters to the data-plane ratios:
+ * waking a task on a halted vCPU costs the waker a VM exit, so a proxy that leaves the load
+ * core idle pays more per write than one that keeps it busy.
+ */
+export function idleBehaviour(): string | undefined {
+  const read = (path: string): string | undefined => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const driver = read('/sys/devices/system/cpu/cpuidle/current_driver');
+  if (driver === undefined) return undefined;
+  const pollNs = driver === 'haltpoll' ? read('/sys/module/haltpoll/parameters/guest_halt_poll_ns') : undefined;
+  return pollNs === undefined ? `cpuidle driver ${driver}` : `cpuidle driver haltpoll, guest_halt_poll_ns ${pollNs}${pollNs === '0' ? ' (an idle vCPU halts at once)' : ''}`;
+}
+
 /** Which cores the proxy and the rest (load, backend) get. On one core, both share it. */
 export interface CorePlan {
   proxy: string;
@@ -119,6 +163,8 @@ export async function versions(tools: Tools): Promise<Record<string, string>> {
     machine: `${os.availableParallelism()} × ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`,
     node: `${process.version} (OpenSSL ${process.versions.openssl})`,
   };
+  const idle = idleBehaviour();
+  if (idle) found['idle cores'] = idle;
   if (tools.openssl) found.openssl = await firstLine('openssl', ['version']);
   if (tools.nginx) found.nginx = await firstLine('nginx', ['-v']);
   if (tools.haproxy) found.haproxy = await firstLine('haproxy', ['-v']);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchReport } from '../../bench/run.js';
 import { ratioOf, type Row } from '../../bench/report.js';
-import { detectTools } from '../../bench/lib/system.js';
+import { corePlan, detectTools } from '../../bench/lib/system.js';
 import { measureTranslate } from '../../bench/translate.js';
 import { waitFor } from '../../src/lib/wait.js';
 
@@ -91,6 +91,18 @@ describe('bench: one-second smoke of npm run bench', function () {
     }
     // Sane: a p99 latency in milliseconds, not seconds or microseconds mistaken for ms.
     expect(row('keepalive-ecdsa/p99').values.Portcullis).to.be.within(0.01, 10_000);
+  });
+
+  it('says how idle the load cores were for each proxy, and how this machine idles its cores', function () {
+    const cores = corePlan();
+    if (cores.rest === cores.proxy) this.skip(); // one core: the load core is the proxy's own
+    const note = row('keepalive-ecdsa/cpu').note ?? '';
+    for (const name of report.proxies) {
+      const share = new RegExp(`${name} (\\d+)%`).exec(note);
+      expect(share, `${name} in "${note}"`).to.not.equal(null);
+      expect(Number(share![1])).to.be.within(0, 100);
+    }
+    if (existsSync('/sys/devices/system/cpu/cpuidle/current_driver')) expect(markdown).to.match(/- \*\*idle cores\*\*: cpuidle driver \S+/);
   });
 
   it('measures each installed peer in the same run, with a ratio; says which are missing', async () => {
