@@ -2,7 +2,9 @@
 // HTTP/2, and passthrough — Portcullis against nginx and HAProxy in the same run. Each
 // case runs every proxy once per round, the order rotating between rounds (A B C, B C A,
 // C A B), and keeps the median; every sample is also divided by the proxy's CPU time
-// (utime+stime of its process tree from /proc/<pid>/stat) over that sample.
+// (utime+stime of its process tree from /proc/<pid>/stat) over that sample, and the load
+// cores' idle share over it is read from /proc/stat (a slower proxy leaves them idle, which
+// on a VM makes each of its wake-ups dearer: see the results file's "Load cores idle").
 import { cpuList, cpuSecondsOf, cpuTicks, median } from './lib/system.js';
 import { h2load, nodeKeepAlive, nodeTlsConnections, sTime, wrk, type LoadOptions, type LoadResult } from './lib/load.js';
 import { BULK_BYTES, SNI, type Fixture, type ProxyName, type ProxyUnderTest } from './lib/peers.js';

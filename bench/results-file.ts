@@ -78,8 +78,9 @@ served within 250 ms at p99 with 1,000 routes, a warm \`npm run conformance\` un
   then most of its writes (a response to wrk, a request to the backend) wake a sleeping core. On a virtual
   machine whose idle vCPUs halt at once (see **idle cores** under Machine and versions), that wake-up costs
   the writer a VM exit: a proxy that leaves the load cores idle pays more kernel time per request than one
-  that keeps them busy, so its ratio here is lower than the same code would reach on bare metal. The bench
-  reports the setting and never changes it.
+  that keeps them busy, so its ratio here is lower than the same code would reach on bare metal, or with
+  its clients and backends on other hosts, where a write wakes no core of its own. The bench reports the
+  setting and never changes it.
 - **Handshakes**: \`openssl s_time\`, 4 clients at once, TLS 1.3 (the default); \`-new\` full handshakes,
   \`-reuse\` resumed ones; each connection also fetches \`/\` through the proxy (with a Host header
   smuggled into \`-www\`: s_time sends none, and a backend answers that with 400 and a closed
