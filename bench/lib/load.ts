@@ -184,7 +184,10 @@ export async function nodeTlsConnections(host: string, port: number, servername:
   const request = `GET / HTTP/1.1\r\nHost: ${servername}\r\nConnection: close\r\n\r\n`;
   const once = () =>
     new Promise<boolean>((resolve) => {
-      const socket = tls.connect({ host, port, servername, ca, session: undefined }, () => socket.end(request));
+      // The request is written, not ended: a close_notify and FIN sent right behind it lets a
+      // backend (nginx) drop the request as closed by the client before answering, at a rate
+      // that depends on each proxy's timing. `Connection: close` ends it from the server side.
+      const socket = tls.connect({ host, port, servername, ca, session: undefined }, () => socket.write(request));
       let bytes = 0;
       socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
       socket.on('error', () => resolve(false));
