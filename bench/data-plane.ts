@@ -124,16 +124,16 @@ export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: 
     // Round by round (a proxy that measured nothing in a round has NaN there, keeping the rounds aligned).
     const byRound = (pick: (s: Sample) => number | undefined): Partial<Record<ProxyName, number[]>> =>
       Object.fromEntries([...samples].map(([name, list]) => [name, list.map((s) => pick(s) ?? Number.NaN)]));
+    /** Each proxy's median share, as "Portcullis 35%, nginx 6%". */
+    const shares = (pick: (s: Sample) => number | undefined): string =>
+      Object.entries(figure(pick)).map(([name, share]) => `${name} ${(share! * 100).toFixed(0)}%`).join(', ');
     const errors = [...samples].flatMap(([name, list]) => (list.some((s) => s.errors > 0) ? [`${name} ${list.reduce((sum, s) => sum + s.errors, 0)} errors`] : []));
     const unit = c.unit === 'MB' ? 'MB' : c.unit;
     const notes: string[] = [...errors];
-    if (c.resumption) {
-      const shares = figure((s) => s.resumedShare);
-      notes.push(`resumed: ${Object.entries(shares).map(([name, share]) => `${name} ${(share! * 100).toFixed(0)}%`).join(', ')}`);
-    }
+    if (c.resumption) notes.push(`resumed: ${shares((s) => s.resumedShare)}`);
     rows.push({ id: `${c.id}/rate`, measurement: `${c.title}: ${unit}/s`, unit: `${unit}/s`, better: 'higher', values: figure((s) => s.perSecond), rounds: byRound((s) => s.perSecond), note: notes.join('; ') || undefined });
     // On one shared core the load core is the proxy's own: its idle time says nothing.
-    const idle = shared ? undefined : `load cores idle: ${Object.entries(figure((s) => s.loadIdleShare)).map(([name, share]) => `${name} ${(share! * 100).toFixed(0)}%`).join(', ')}`;
+    const idle = shared ? undefined : `load cores idle: ${shares((s) => s.loadIdleShare)}`;
     rows.push({ id: `${c.id}/cpu`, measurement: `${c.title}: ${unit} per proxy CPU-second`, unit: `${unit}/CPU-s`, better: 'higher', values: figure((s) => s.perCpuSecond), rounds: byRound((s) => s.perCpuSecond), note: idle });
     if (c.latency) rows.push({ id: `${c.id}/p99`, measurement: `${c.title}: p99 latency`, unit: 'ms', better: 'lower', values: figure((s) => s.p99Ms), rounds: byRound((s) => s.p99Ms) });
   }
