@@ -150,7 +150,7 @@ function componentPids(proxyAdminPort: number): { controller: number[]; proxy: n
 type Phase = ProgramPhase | `proxy ${ApplyPhase}`;
 
 /** Both sides' own account of the configurations applied: how many, and seconds per phase summed over them. */
-interface PhaseTotals {
+export interface PhaseTotals {
   programs: number;
   applies: number;
   seconds: Record<Phase, number>;
@@ -172,7 +172,7 @@ async function phaseTotals(controllerMetricsUrl: string, proxyMetricsUrl: string
 }
 
 /** Where the programs between two readings spent their time: the mean milliseconds per phase. */
-interface PhaseMeans {
+export interface PhaseMeans {
   programs: number;
   ms: Record<Phase, number>;
 }
@@ -186,6 +186,29 @@ function phaseMeans(before: PhaseTotals, after: PhaseTotals): PhaseMeans | undef
   const ms = {} as Record<Phase, number>;
   for (const phase of phases) ms[phase] = ((after.seconds[phase] - before.seconds[phase]) * 1000) / programs;
   return { programs, ms };
+}
+
+/** How long the probes' phases are read again while the controller has not counted the proxy's last apply. */
+const PHASES_SETTLE_MS = 5_000;
+
+/**
+ * The phases of the programs since `before`, read once the two sides agree on how many
+ * there were. The proxy counts an apply before it answers the PUT, and the last probe is
+ * served from that moment; the controller counts the program only when the answer reaches
+ * it. Read at once, the last program is often the proxy's and not yet the controller's
+ * (with 1,000 routes the answer takes longest): so read again until they agree.
+ */
+export async function phasesSince(before: PhaseTotals, read: () => Promise<PhaseTotals>, log: (line: string) => void, settleMs = PHASES_SETTLE_MS): Promise<PhaseMeans | undefined> {
+  const deadline = performance.now() + settleMs;
+  for (;;) {
+    const after = await read();
+    const means = phaseMeans(before, after);
+    if (means || performance.now() >= deadline) {
+      if (!means) log(`the controller counted ${after.programs - before.programs} programs and the proxy ${after.applies - before.applies} applies: the phases cannot be split`);
+      return means;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** How long after a burst of configuration passes RSS is read. */
@@ -383,8 +406,9 @@ export async function runControlPlane(options: ControlPlaneOptions): Promise<Con
         tier.secretChange.push(await until(changed, async () => (await probeServedSerial(address, `secret.${DOMAIN}`)) === serial));
       }
       log(`${target} routes: route apply → served p50 ${median(tier.routeApply).toFixed(0)} ms p99 ${percentile(tier.routeApply, 0.99).toFixed(0)} ms; Secret change → served p50 ${median(tier.secretChange).toFixed(0)} ms p99 ${percentile(tier.secretChange, 0.99).toFixed(0)} ms`);
-      const totalsAfter = totalsBefore && (await phaseTotals(controllerMetricsUrl, proxyMetricsUrl).catch((error: unknown) => log(`metrics not read: ${(error as Error).message}`)));
-      tier.phases = totalsBefore && totalsAfter ? phaseMeans(totalsBefore, totalsAfter) : undefined;
+      tier.phases = totalsBefore
+        ? await phasesSince(totalsBefore, () => phaseTotals(controllerMetricsUrl, proxyMetricsUrl), log).catch((error: unknown) => void log(`metrics not read: ${(error as Error).message}`))
+        : undefined;
       if (tier.phases) log(`${target} routes: the probes' ${tier.phases.programs} programs, mean per phase: ${phases.map((phase) => `${phase} ${tier.phases!.ms[phase].toFixed(1)} ms`).join(', ')}`);
       else log(`${target} routes: where the probes' time went is not known (the metrics could not be read, or the proxy applied other configurations meanwhile)`);
       Object.assign(tier, await liveHeaps(pids, log));
