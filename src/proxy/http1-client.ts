@@ -14,6 +14,7 @@
 // the same fate, and the forwarder's one resend must not land on one of them.
 import net from 'node:net';
 import { FIELD_VALUE, INVALID_FIELD_VALUE, latin1, TOKEN, TOKEN_PATTERN } from './http1-syntax.js';
+import { corkUntilLoopEnd } from './loop-flush.js';
 
 export interface LeanHttp1PoolOptions {
   /** Idle keep-alive connections close after this (lowered by a backend's `Keep-Alive: timeout=N` hint, minus 1 s as undici does). */
@@ -246,6 +247,8 @@ class UpstreamConnection {
     this.trailerBytes = 0;
     this.paused = false;
     this.waitingForHead = true;
+    // Sent with the other requests of this event-loop iteration (loop-flush.ts).
+    corkUntilLoopEnd(this.socket);
     this.socket.write(exchange.head, 'latin1');
     if (this.options.headersTimeoutMs > 0) {
       if (this.headersTimer) this.headersTimer.refresh();

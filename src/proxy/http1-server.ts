@@ -24,6 +24,7 @@ import type { DataPlaneContext } from './data-plane-context.js';
 import type { ConnectionInfo, DownstreamRequest, ResponseSink, ResponseStartOptions } from './http-forwarder.js';
 import type { HeaderMap } from './http-filters.js';
 import { FIELD_VALUE, INVALID_FIELD_VALUE, latin1, TOKEN, TOKEN_PATTERN } from './http1-syntax.js';
+import { corkUntilLoopEnd } from './loop-flush.js';
 
 // ---------------------------------------------------------------------------------
 // The request head
@@ -245,6 +246,8 @@ class LeanResponseSink implements ResponseSink {
     const head = `${statusLine(status)}${fieldLines(headers, FRAMING_FIELDS)}${headers['date'] === undefined ? `date: ${httpDate()}\r\n` : ''}${framing}${close ? 'connection: close\r\n' : connection.keepAliveFields}\r\n`;
     this.headersSent = true;
     this.status = status;
+    // The answer leaves with the others of this event-loop iteration (loop-flush.ts).
+    corkUntilLoopEnd(connection.socket);
     connection.context.metrics.httpRequests.incPair(connection.listener.name, statusLabel(status));
     if (options.endStream) {
       connection.socket.write(head, 'latin1');
