@@ -5,7 +5,10 @@
 // (utime+stime of its process tree from /proc/<pid>/stat) over that sample, and the load
 // cores' idle share over it is read from /proc/stat (a slower proxy leaves them idle, which
 // on a VM makes each of its wake-ups dearer: see the results file's "Load cores idle").
-import { cpuList, cpuSecondsOf, cpuTicks, median } from './lib/system.js';
+// That CPU time is also split into user and kernel time per request (or handshake,
+// connection, MB): the kernel's share is the sockets' work, which every proxy pays; the
+// user share is the proxy's own.
+import { cpuList, cpuTicks, cpuTimesOf, median } from './lib/system.js';
 import { h2load, nodeKeepAlive, nodeTlsConnections, sTime, wrk, type LoadOptions, type LoadResult } from './lib/load.js';
 import { BULK_BYTES, SNI, type Fixture, type ProxyName, type ProxyUnderTest } from './lib/peers.js';
 import type { Row } from './report.js';
@@ -57,6 +60,13 @@ export const CASES: readonly Case[] = [
   { id: 'passthrough-bulk', title: `4. passthrough bulk download (${BULK_BYTES / 2 ** 20} MiB responses, 4 connections)`, unit: 'MB', latency: false, passthrough: true, run: (p, load, f) => keepAlive(p.ports.passthrough, f, load, '/bulk', 4) },
 ];
 
+const UNIT_SINGULAR: Record<Case['unit'], string> = { req: 'request', handshakes: 'handshake', MB: 'MB', connections: 'connection' };
+
+/** Microseconds as the notes show them: whole ones, or one decimal below 10. */
+function micros(value: number): string {
+  return value >= 10 ? Math.round(value).toLocaleString('en-US') : value.toFixed(1);
+}
+
 /** Whether a case can run with the tools present. */
 function runnable(c: Case, fixture: Fixture): boolean {
   if (c.id.startsWith('handshake')) return fixture.tools.openssl;
@@ -71,6 +81,9 @@ interface Sample {
   resumedShare?: number;
   /** Share of the load cores' time spent idle during the sample (see the per CPU-second row's note). */
   loadIdleShare: number;
+  /** The proxy's CPU per unit (request, handshake, connection, MB) in µs: in user space, and in the kernel. */
+  userMicros?: number;
+  kernelMicros?: number;
   errors: number;
 }
 
@@ -100,11 +113,14 @@ export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: 
       const order = candidates.map((_, i) => candidates[(i + round) % candidates.length]!);
       for (const proxy of order) {
         const pids = proxy.pids();
-        const cpuBefore = cpuSecondsOf(pids);
+        const cpuBefore = cpuTimesOf(pids);
         const loadBefore = cpuTicks(loadCores);
         const result = await c.run(proxy, load, fixture);
-        const cpu = cpuSecondsOf(pids) - cpuBefore;
+        const cpuAfter = cpuTimesOf(pids);
         const loadAfter = cpuTicks(loadCores);
+        const user = cpuAfter.user - cpuBefore.user;
+        const kernel = cpuAfter.system - cpuBefore.system;
+        const cpu = user + kernel;
         const amount = c.unit === 'MB' ? (result.bytes ?? 0) / 1e6 : result.count;
         const sample: Sample = {
           perSecond: amount / result.seconds,
@@ -112,10 +128,12 @@ export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: 
           p99Ms: result.p99Ms,
           resumedShare: c.resumption ? (result.resumed ?? 0) / Math.max(1, result.count) : undefined,
           loadIdleShare: (loadAfter.idle - loadBefore.idle) / Math.max(1, loadAfter.total - loadBefore.total),
+          userMicros: amount > 0 ? (user * 1e6) / amount : undefined,
+          kernelMicros: amount > 0 ? (kernel * 1e6) / amount : undefined,
           errors: result.errors,
         };
         commands.set(c.id, result.command.replace(/:\d+(\/|$| )/, ':PORT$1'));
-        options.log(`${c.id} round ${round + 1} ${proxy.name}: ${sample.perSecond.toFixed(0)}/s, ${sample.perCpuSecond.toFixed(0)} per proxy CPU-s (cpu ${cpu.toFixed(2)} s)${sample.p99Ms !== undefined ? `, p99 ${sample.p99Ms.toFixed(2)} ms` : ''}${sample.resumedShare !== undefined ? `, resumed ${(sample.resumedShare * 100).toFixed(0)}%` : ''}, load cores ${(sample.loadIdleShare * 100).toFixed(0)}% idle${sample.errors ? `, ${sample.errors} errors` : ''}`);
+        options.log(`${c.id} round ${round + 1} ${proxy.name}: ${sample.perSecond.toFixed(0)}/s, ${sample.perCpuSecond.toFixed(0)} per proxy CPU-s (cpu ${cpu.toFixed(2)} s, ${((user / Math.max(cpu, 0.01)) * 100).toFixed(0)}% of it in user space)${sample.p99Ms !== undefined ? `, p99 ${sample.p99Ms.toFixed(2)} ms` : ''}${sample.resumedShare !== undefined ? `, resumed ${(sample.resumedShare * 100).toFixed(0)}%` : ''}, load cores ${(sample.loadIdleShare * 100).toFixed(0)}% idle${sample.errors ? `, ${sample.errors} errors` : ''}`);
         samples.set(proxy.name, [...(samples.get(proxy.name) ?? []), sample]);
       }
     }
@@ -133,8 +151,16 @@ export async function runDataPlane(proxies: readonly ProxyUnderTest[], fixture: 
     if (c.resumption) notes.push(`resumed: ${shares((s) => s.resumedShare)}`);
     rows.push({ id: `${c.id}/rate`, measurement: `${c.title}: ${unit}/s`, unit: `${unit}/s`, better: 'higher', values: figure((s) => s.perSecond), rounds: byRound((s) => s.perSecond), note: notes.join('; ') || undefined });
     // On one shared core the load core is the proxy's own: its idle time says nothing.
-    const idle = shared ? undefined : `load cores idle: ${shares((s) => s.loadIdleShare)}`;
-    rows.push({ id: `${c.id}/cpu`, measurement: `${c.title}: ${unit} per proxy CPU-second`, unit: `${unit}/CPU-s`, better: 'higher', values: figure((s) => s.perCpuSecond), rounds: byRound((s) => s.perCpuSecond), note: idle });
+    const idle = shared ? [] : [`load cores idle: ${shares((s) => s.loadIdleShare)}`];
+    const users = figure((s) => s.userMicros);
+    const kernels = figure((s) => s.kernelMicros);
+    const splits = Object.keys(users).flatMap((name) => {
+      const user = users[name as ProxyName]!;
+      const kernel = kernels[name as ProxyName]!;
+      return Number.isFinite(user) && Number.isFinite(kernel) ? [`${name} ${micros(user)} + ${micros(kernel)}`] : [];
+    });
+    const split = splits.length > 0 ? [`µs of CPU per ${UNIT_SINGULAR[c.unit]}, user + kernel: ${splits.join(', ')}`] : [];
+    rows.push({ id: `${c.id}/cpu`, measurement: `${c.title}: ${unit} per proxy CPU-second`, unit: `${unit}/CPU-s`, better: 'higher', values: figure((s) => s.perCpuSecond), rounds: byRound((s) => s.perCpuSecond), note: [...idle, ...split].join('; ') || undefined });
     if (c.latency) rows.push({ id: `${c.id}/p99`, measurement: `${c.title}: p99 latency`, unit: 'ms', better: 'lower', values: figure((s) => s.p99Ms), rounds: byRound((s) => s.p99Ms) });
   }
   return { rows, commands, skipped };

@@ -73,6 +73,11 @@ served within 250 ms at p99 with 1,000 routes, a warm \`npm run conformance\` un
 - **Per proxy CPU-second**: utime+stime of the proxy's process tree (nginx master and worker) read from
   \`/proc/<pid>/stat\` before and after each sample; the count divided by that CPU time. This is the fairest
   figure when the load generator, not the proxy, limits the rate.
+- **User + kernel** (the note on each per CPU-second row): the same CPU time per request (handshake,
+  connection, MB) in µs, split into utime and stime. Kernel time is the sockets' work, which every
+  proxy pays for the same traffic: the syscalls and the loopback TCP path they run (the receiver's
+  side included). User time is the proxy's own: its code, its TLS library's, and for Node V8 and the
+  runtime. Comparing the two across proxies shows which part a ratio comes from.
 - **Load cores idle** (the note on each per CPU-second row): the share of the load cores' time spent idle
   during that proxy's samples, from \`/proc/stat\`. A proxy slower than the load leaves those cores idle, and
   then most of its writes (a response to wrk, a request to the backend) wake a sleeping core. On a virtual

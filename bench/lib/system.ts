@@ -12,7 +12,10 @@ const CLOCK_TICKS = 100; // USER_HZ on Linux
 interface ProcStat {
   pid: number;
   ppid: number;
-  ticks: number;
+  /** utime: in user space (the process's own code and its libraries). */
+  userTicks: number;
+  /** stime: in the kernel on its behalf (syscalls, and the network stack they run). */
+  systemTicks: number;
 }
 
 function readStat(pid: number): ProcStat | undefined {
@@ -21,7 +24,7 @@ function readStat(pid: number): ProcStat | undefined {
     // The command name is in parentheses and may hold spaces: fields start after the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     // fields[0] is stat field 3 (state): ppid is field 4, utime 14, stime 15.
-    return { pid, ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+    return { pid, ppid: Number(fields[1]), userTicks: Number(fields[11]), systemTicks: Number(fields[12]) };
   } catch {
     return undefined;
   }
@@ -48,11 +51,29 @@ export function processTree(pid: number): number[] {
   return tree;
 }
 
+/** CPU seconds of a set of processes, in user space and in the kernel. */
+export interface CpuTimes {
+  user: number;
+  system: number;
+}
+
+/** utime and stime in seconds of these processes (those still alive), summed. */
+export function cpuTimesOf(pids: readonly number[]): CpuTimes {
+  let user = 0;
+  let system = 0;
+  for (const pid of pids) {
+    const stat = readStat(pid);
+    if (!stat) continue;
+    user += stat.userTicks;
+    system += stat.systemTicks;
+  }
+  return { user: user / CLOCK_TICKS, system: system / CLOCK_TICKS };
+}
+
 /** utime+stime in seconds of these processes (those still alive). */
 export function cpuSecondsOf(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) ticks += readStat(pid)?.ticks ?? 0;
-  return ticks / CLOCK_TICKS;
+  const { user, system } = cpuTimesOf(pids);
+  return user + system;
 }
 
 /** Resident set size in bytes, from /proc/<pid>/status (VmRSS). */

@@ -105,6 +105,21 @@ describe('bench: one-second smoke of npm run bench', function () {
     if (existsSync('/sys/devices/system/cpu/cpuidle/current_driver')) expect(markdown).to.match(/- \*\*idle cores\*\*: cpuidle driver \S+/);
   });
 
+  it('splits each proxy\'s CPU per request into user and kernel time', () => {
+    const note = row('keepalive-ecdsa/cpu').note ?? '';
+    expect(note).to.contain('µs of CPU per request, user + kernel: ');
+    for (const name of report.proxies) {
+      const split = new RegExp(`${name} ([\\d.,]+) \\+ ([\\d.,]+)`).exec(note);
+      expect(split, `${name} in "${note}"`).to.not.equal(null);
+      const [user, kernel] = [Number(split![1]!.replace(/,/g, '')), Number(split![2]!.replace(/,/g, ''))];
+      // Some of each, and together in line with the per CPU-second figure (1e6 / µs per request).
+      expect(user, note).to.be.greaterThan(0);
+      expect(kernel, note).to.be.greaterThan(0);
+      const perCpuSecond = row('keepalive-ecdsa/cpu').values[name as keyof Row['values']]!;
+      expect(1e6 / (user + kernel), `${name}: ${perCpuSecond} per CPU-s against "${note}"`).to.be.within(perCpuSecond / 2, perCpuSecond * 2);
+    }
+  });
+
   it('measures each installed peer in the same run, with a ratio; says which are missing', async () => {
     const tools = await detectTools();
     expect(report.proxies).to.include('Portcullis');

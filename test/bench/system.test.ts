@@ -1,10 +1,25 @@
 // bench/lib/system.ts: what the data-plane bench reads of the machine — the load cores'
-// idle share (from /proc/stat) and the taskset CPU lists it is computed over.
+// idle share (from /proc/stat), the taskset CPU lists it is computed over, and a
+// process's CPU time split into user and kernel time (from /proc/<pid>/stat).
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { commandExists } from '../../src/lib/process.js';
-import { cpuList, cpuTicks } from '../../bench/lib/system.js';
+import { cpuList, cpuSecondsOf, cpuTicks, cpuTimesOf } from '../../bench/lib/system.js';
+
+/**
+ * Runs `code` in a child for about a second of CPU, then reads the child's CPU times while
+ * it waits (a process that has exited has no /proc entry to read).
+ */
+async function cpuTimesOfChild(code: string): Promise<{ user: number; system: number; total: number }> {
+  const child = spawn(process.execPath, ['-e', `${code}; process.stdout.write('done'); setInterval(() => {}, 1000);`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  try {
+    await once(child.stdout!, 'data');
+    return { ...cpuTimesOf([child.pid!]), total: cpuSecondsOf([child.pid!]) };
+  } finally {
+    child.kill();
+  }
+}
 
 describe('bench: machine readings', function () {
   this.timeout(20_000);
@@ -25,6 +40,20 @@ describe('bench: machine readings', function () {
     // USER_HZ is 100: 1.5 s is about 150 ticks of CPU 0.
     expect(total).to.be.greaterThan(100);
     expect((after.idle - before.idle) / total).to.be.lessThan(0.3);
+  });
+
+  it('splits a process\'s CPU time into user space and kernel', async () => {
+    // Counting in JavaScript stays in user space; reading /dev/zero a megabyte at a time is the kernel clearing memory.
+    const counting = await cpuTimesOfChild('const end = Date.now() + 1000; let n = 0; while (Date.now() < end) n++');
+    const zeroing = await cpuTimesOfChild(
+      "const fs = require('fs'); const fd = fs.openSync('/dev/zero', 'r'); const b = Buffer.alloc(1 << 20); const end = Date.now() + 1000; while (Date.now() < end) fs.readSync(fd, b, 0, b.length, null)",
+    );
+    // USER_HZ is 100: about a second is about 100 ticks.
+    expect(counting.user, JSON.stringify(counting)).to.be.greaterThan(0.6);
+    expect(counting.system, JSON.stringify(counting)).to.be.lessThan(counting.user / 2);
+    expect(zeroing.system, JSON.stringify(zeroing)).to.be.greaterThan(zeroing.user);
+    expect(zeroing.total).to.be.closeTo(zeroing.user + zeroing.system, 1e-9);
+    expect(cpuTimesOf([])).to.deep.equal({ user: 0, system: 0 });
   });
 
   it('sums the CPUs it is given, and reads nothing for a CPU that does not exist', () => {
