@@ -80,12 +80,12 @@ served within 250 ms at p99 with 1,000 routes, a warm \`npm run conformance\` un
   runtime. Comparing the two across proxies shows which part a ratio comes from.
 - **Load cores idle** (the note on each per CPU-second row): the share of the load cores' time spent idle
   during that proxy's samples, from \`/proc/stat\`. A proxy slower than the load leaves those cores idle, and
-  then most of its writes (a response to wrk, a request to the backend) wake a sleeping core. On a virtual
-  machine whose idle vCPUs halt at once (see **idle cores** under Machine and versions), that wake-up costs
-  the writer a VM exit: a proxy that leaves the load cores idle pays more kernel time per request than one
-  that keeps them busy, so its ratio here is lower than the same code would reach on bare metal, or with
-  its clients and backends on other hosts, where a write wakes no core of its own. The bench reports the
-  setting and never changes it.
+  then its writes (a response to wrk, a request to the backend) can wake a sleeping core. On a virtual
+  machine whose idle vCPUs halt at once (see **idle cores** under Machine and versions), such a wake-up costs
+  the writer a VM exit, which the guest counts only in part as the writer's CPU time. Portcullis holds its
+  writes until the end of each event-loop iteration, so one wake-up serves many of them: the kernel time
+  per request in the user + kernel split is about the same for every proxy, and what an idle load core
+  shows is mostly that the proxy is the bottleneck. The bench reports the setting and never changes it.
 - **Handshakes**: \`openssl s_time\`, 4 clients at once, TLS 1.3 (the default); \`-new\` full handshakes,
   \`-reuse\` resumed ones; each connection also fetches \`/\` through the proxy (with a Host header
   smuggled into \`-www\`: s_time sends none, and a backend answers that with 400 and a closed
